@@ -1,0 +1,417 @@
+//! One task owns the writer connection and applies commands in batches: each batch is one
+//! transaction (group commit), and nobody hears back before it commits.
+
+use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
+use super::schedule::Schedule;
+use crate::clock::Clock;
+use crate::domain::json::{BidJson, EventJson, LotJson};
+use crate::domain::{AcceptedBid, BidRequest, Change, Lot, LotStatus, NewLot, Time, UserRef};
+use crate::store::events::{self, StoredEvent};
+use crate::store::lots::write;
+use sqlx::{Connection, SqliteConnection};
+use std::collections::{HashMap, HashSet};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// Most commands applied in one transaction.
+const MAX_BATCH: usize = 512;
+
+pub struct HouseConfig {
+    pub clock: Clock,
+    pub soft_close: chrono::Duration,
+    /// Called with each batch's events, in id order, right after they commit.
+    pub on_commit: Box<dyn Fn(&[StoredEvent]) + Send>,
+}
+
+/// The handle web handlers use; cheap to clone.
+#[derive(Clone)]
+pub struct AuctionHouse {
+    tx: mpsc::Sender<Command>,
+}
+
+impl AuctionHouse {
+    /// Loads open lots, closes any that fell due while the server was down, and starts the task.
+    pub async fn start(
+        mut conn: SqliteConnection,
+        config: HouseConfig,
+    ) -> anyhow::Result<AuctionHouse> {
+        let mut schedule = Schedule::default();
+        let mut lots = HashMap::new();
+        for lot in write::open_lots(&mut conn).await? {
+            schedule.set(lot.id, lot.ends_at);
+            lots.insert(lot.id, lot);
+        }
+        let next_event_id = events::latest_id(&mut conn).await? + 1;
+        let (tx, rx) = mpsc::channel(8192);
+        let mut house = House {
+            conn,
+            config,
+            lots,
+            schedule,
+            next_event_id,
+        };
+        // Overdue lots close before the first request is served.
+        house.run_batch(Vec::new()).await;
+        tokio::spawn(house.run(rx));
+        Ok(AuctionHouse { tx })
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, HouseError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| HouseError::Unavailable)?;
+        answer.await.map_err(|_| HouseError::Unavailable)?
+    }
+
+    pub async fn create(&self, seller: UserRef, offer: NewLot) -> Result<Lot, HouseError> {
+        self.ask(|reply| Command::Create {
+            seller,
+            offer,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn approve(&self, lot_id: Uuid) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::Approve).await
+    }
+
+    pub async fn reject(&self, lot_id: Uuid, reason: String) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::Reject { reason }).await
+    }
+
+    pub async fn close(&self, lot_id: Uuid) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::Close).await
+    }
+
+    pub async fn cancel(&self, lot_id: Uuid) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::Cancel).await
+    }
+
+    async fn change(&self, lot_id: Uuid, action: Action) -> Result<Lot, HouseError> {
+        self.ask(|reply| Command::Change {
+            lot_id,
+            action,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn bid(&self, lot_id: Uuid, request: BidRequest) -> Result<BidReceipt, HouseError> {
+        self.ask(|reply| Command::Bid {
+            lot_id,
+            request,
+            reply,
+        })
+        .await
+    }
+}
+
+struct House {
+    conn: SqliteConnection,
+    config: HouseConfig,
+    /// Every open lot, and any other lot a command touched; authoritative (single writer).
+    lots: HashMap<Uuid, Lot>,
+    schedule: Schedule,
+    next_event_id: i64,
+}
+
+/// A reply waiting for its batch to commit.
+enum Pending {
+    Lot(Reply<Lot>, Result<Uuid, HouseError>),
+    Bid(
+        Reply<BidReceipt>,
+        Result<(Uuid, AcceptedBid, i64), HouseError>,
+    ),
+}
+
+/// What one batch will write.
+#[derive(Default)]
+struct Batch {
+    work: HashMap<Uuid, Lot>,
+    new_lots: Vec<Uuid>,
+    dirty: HashSet<Uuid>,
+    bids: Vec<(Uuid, AcceptedBid, i64)>,
+    events: Vec<StoredEvent>,
+}
+
+impl House {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        loop {
+            let next_due = self.schedule.next();
+            let clock = self.config.clock.clone();
+            let wake = async move {
+                match next_due {
+                    Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let mut commands = Vec::new();
+            tokio::select! {
+                received = rx.recv() => match received {
+                    Some(cmd) => commands.push(cmd),
+                    None => break,
+                },
+                () = wake => {}
+            }
+            while commands.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(cmd) => commands.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            self.run_batch(commands).await;
+        }
+        tracing::info!("auction house stopped");
+    }
+
+    /// Closes what is due, applies the commands, commits once, then answers everyone.
+    async fn run_batch(&mut self, commands: Vec<Command>) {
+        let now = self.config.clock.now();
+        let mut batch = Batch::default();
+        let first_event_id = self.next_event_id;
+
+        for lot_id in self.schedule.due(now) {
+            if let Ok(lot) = self.working(&mut batch, lot_id).await
+                && let Ok(changes) = lot.close(now)
+            {
+                self.record(&mut batch, lot_id, changes, now);
+            }
+        }
+
+        let mut pending = Vec::with_capacity(commands.len());
+        for cmd in commands {
+            pending.push(self.apply(&mut batch, cmd, now).await);
+        }
+
+        if let Err(e) = self.commit(&batch).await {
+            tracing::error!(error = %e, "batch failed to commit; its commands are refused");
+            self.next_event_id = first_event_id;
+            for id in batch.work.keys() {
+                self.lots.remove(id);
+            }
+            // Reload what the database really holds so the plan stays true.
+            if let Ok(open) = write::open_lots(&mut self.conn).await {
+                self.schedule = Schedule::default();
+                for lot in open {
+                    self.schedule.set(lot.id, lot.ends_at);
+                    self.lots.insert(lot.id, lot);
+                }
+            }
+            for p in pending {
+                match p {
+                    Pending::Lot(reply, r) => {
+                        let _ = reply.send(r.and(Err(HouseError::Store)));
+                    }
+                    Pending::Bid(reply, r) => {
+                        let _ = reply.send(r.and(Err(HouseError::Store)));
+                    }
+                }
+            }
+            return;
+        }
+
+        let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
+        for (id, lot) in touched {
+            let open = lot.status == LotStatus::Open;
+            self.schedule.set(id, if open { lot.ends_at } else { None });
+            if open {
+                self.lots.insert(id, lot);
+            } else {
+                self.lots.remove(&id);
+                // Keep the final state for replies below.
+                batch.work.insert(id, lot);
+            }
+        }
+        if !batch.events.is_empty() {
+            (self.config.on_commit)(&batch.events);
+        }
+        for p in pending {
+            match p {
+                Pending::Lot(reply, r) => {
+                    let _ = reply.send(r.and_then(|id| self.snapshot(&batch, id)));
+                }
+                Pending::Bid(reply, r) => {
+                    let _ = reply.send(r.and_then(|(lot_id, bid, event_id)| {
+                        Ok(BidReceipt {
+                            bid,
+                            event_id,
+                            lot: self.snapshot(&batch, lot_id)?,
+                        })
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The committed state of a lot this batch touched.
+    fn snapshot(&self, batch: &Batch, id: Uuid) -> Result<Lot, HouseError> {
+        self.lots
+            .get(&id)
+            .or_else(|| batch.work.get(&id))
+            .cloned()
+            .ok_or(HouseError::Store)
+    }
+
+    async fn apply(&mut self, batch: &mut Batch, cmd: Command, now: Time) -> Pending {
+        match cmd {
+            Command::Create {
+                seller,
+                offer,
+                reply,
+            } => {
+                let lot = Lot::new_pending(Uuid::now_v7(), seller, offer, now);
+                let id = lot.id;
+                batch.new_lots.push(id);
+                batch.work.insert(id, lot);
+                Pending::Lot(reply, Ok(id))
+            }
+            Command::Change {
+                lot_id,
+                action,
+                reply,
+            } => {
+                let result = match self.working(batch, lot_id).await {
+                    Err(e) => Err(e),
+                    Ok(lot) => match action {
+                        Action::Approve => lot.approve(now),
+                        Action::Reject { reason } => lot.reject(&reason),
+                        Action::Close => lot.close(now),
+                        Action::Cancel => lot.cancel(now),
+                    }
+                    .map_err(HouseError::from),
+                };
+                let result = result.map(|changes| {
+                    self.record(batch, lot_id, changes, now);
+                    lot_id
+                });
+                Pending::Lot(reply, result)
+            }
+            Command::Bid {
+                lot_id,
+                request,
+                reply,
+            } => {
+                let soft_close = self.config.soft_close;
+                let result = match self.working(batch, lot_id).await {
+                    Err(e) => Err(e),
+                    Ok(lot) => lot
+                        .place_bid(Uuid::now_v7(), request, now, soft_close)
+                        .map_err(HouseError::from),
+                };
+                let result = result.map(|changes| {
+                    let first_bid = changes.iter().find_map(|c| match c {
+                        Change::Bid(b) => Some(b.clone()),
+                        _ => None,
+                    });
+                    let ids = self.record(batch, lot_id, changes, now);
+                    (lot_id, first_bid, ids.first().copied().unwrap_or_default())
+                });
+                match result {
+                    Ok((lot_id, Some(bid), event_id)) => {
+                        Pending::Bid(reply, Ok((lot_id, bid, event_id)))
+                    }
+                    Ok(_) => Pending::Bid(reply, Err(HouseError::Store)),
+                    Err(e) => Pending::Bid(reply, Err(e)),
+                }
+            }
+        }
+    }
+
+    /// The batch's copy of a lot, loading it on first touch.
+    async fn working<'b>(
+        &mut self,
+        batch: &'b mut Batch,
+        id: Uuid,
+    ) -> Result<&'b mut Lot, HouseError> {
+        if !batch.work.contains_key(&id) {
+            let lot = match self.lots.get(&id) {
+                Some(lot) => lot.clone(),
+                None => write::lot_by_id(&mut self.conn, id)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "loading a lot failed");
+                        HouseError::Store
+                    })?
+                    .ok_or(HouseError::NotFound)?,
+            };
+            batch.work.insert(id, lot);
+        }
+        batch.work.get_mut(&id).ok_or(HouseError::NotFound)
+    }
+
+    /// Turns a lot's changes into events with ids and seqs; returns the event ids.
+    fn record(
+        &mut self,
+        batch: &mut Batch,
+        lot_id: Uuid,
+        changes: Vec<Change>,
+        now: Time,
+    ) -> Vec<i64> {
+        batch.dirty.insert(lot_id);
+        let mut ids = Vec::with_capacity(changes.len());
+        let Some(lot) = batch.work.get_mut(&lot_id) else {
+            return ids;
+        };
+        for change in changes {
+            let id = self.next_event_id;
+            self.next_event_id += 1;
+            lot.last_seq += 1;
+            lot.last_event_id = id;
+            let bid = match &change {
+                Change::Bid(b) => {
+                    batch.bids.push((lot_id, b.clone(), id));
+                    Some(BidJson::new(b, id))
+                }
+                _ => None,
+            };
+            let kind = change.kind();
+            let json = EventJson {
+                id,
+                kind: kind.as_str(),
+                lot_id,
+                seq: lot.last_seq,
+                at: now,
+                lot: LotJson::public(lot),
+                bid,
+            };
+            let data = serde_json::to_string(&json).unwrap_or_else(|_| String::from("{}"));
+            batch.events.push(StoredEvent {
+                id,
+                lot_id,
+                seq: lot.last_seq,
+                kind: kind.as_str().to_owned(),
+                at: now,
+                data,
+            });
+            ids.push(id);
+        }
+        ids
+    }
+
+    async fn commit(&mut self, batch: &Batch) -> Result<(), sqlx::Error> {
+        if batch.new_lots.is_empty() && batch.dirty.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.conn.begin().await?;
+        for id in &batch.new_lots {
+            if let Some(lot) = batch.work.get(id) {
+                write::insert_lot(&mut tx, lot).await?;
+            }
+        }
+        for id in &batch.dirty {
+            if let Some(lot) = batch.work.get(id) {
+                write::update_lot(&mut tx, lot).await?;
+            }
+        }
+        for (lot_id, bid, event_id) in &batch.bids {
+            write::insert_bid(&mut tx, *lot_id, bid, *event_id).await?;
+        }
+        for event in &batch.events {
+            events::insert(&mut tx, event).await?;
+        }
+        tx.commit().await
+    }
+}

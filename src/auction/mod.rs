@@ -1,0 +1,8 @@
+//! The auction house: the single writer of lots, bids and events, and the clock that closes lots.
+
+mod commands;
+mod house;
+mod schedule;
+
+pub use commands::{BidReceipt, HouseError};
+pub use house::{AuctionHouse, HouseConfig};

@@ -1,0 +1,95 @@
+//! Settings, each a command-line flag and an environment variable (API.md §1).
+
+use crate::clock::Clock;
+use crate::domain::Currency;
+use clap::Args;
+use std::time::Duration;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to serve on.
+    #[arg(long, env = "GAVEL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// SQLite database, created and migrated at start.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://gavel.db")]
+    pub database_url: String,
+    /// `name:password`: creates that admin at start if missing.
+    #[arg(long, env = "GAVEL_ADMIN", hide_env_values = true)]
+    pub admin: Option<String>,
+    /// Seconds before the end within which a bid extends the auction (0 turns soft close off).
+    #[arg(long, env = "GAVEL_SOFT_CLOSE_SECS", default_value_t = 120)]
+    pub soft_close_secs: u64,
+    /// Longest silence on a held stream before a heartbeat comment.
+    #[arg(long, env = "GAVEL_HEARTBEAT_SECS", default_value_t = 15)]
+    pub heartbeat_secs: u64,
+    /// Most held streams at once (default: what the open-file limit allows, less a reserve).
+    #[arg(long, env = "GAVEL_MAX_STREAMS")]
+    pub max_streams: Option<usize>,
+    /// The site's one currency (ISO 4217 code).
+    #[arg(long, env = "GAVEL_CURRENCY", default_value = "EUR")]
+    pub currency: String,
+    /// Fill an empty database with sample users and lots, and run a bot that bids now and then.
+    #[arg(long, env = "GAVEL_DEMO")]
+    pub demo: bool,
+}
+
+/// Everything the running site needs to know, resolved once at start.
+#[derive(Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub admin: Option<(String, String)>,
+    pub soft_close: Duration,
+    pub heartbeat: Duration,
+    pub max_streams: Option<usize>,
+    pub currency: Currency,
+    pub demo: bool,
+    pub session_ttl: Duration,
+    pub clock: Clock,
+    /// Whether session cookies carry `Secure` (off for plain-HTTP local serving).
+    pub secure_cookies: bool,
+}
+
+impl Settings {
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let admin = match args.admin {
+            None => None,
+            Some(spec) => {
+                let (name, password) = spec
+                    .split_once(':')
+                    .ok_or_else(|| anyhow::anyhow!("GAVEL_ADMIN must be name:password"))?;
+                Some((name.to_owned(), password.to_owned()))
+            }
+        };
+        Ok(Settings {
+            bind: args.bind,
+            database_url: args.database_url,
+            admin,
+            soft_close: Duration::from_secs(args.soft_close_secs),
+            heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
+            max_streams: args.max_streams,
+            currency: Currency::new(&args.currency),
+            demo: args.demo,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            clock: Clock::system(),
+            secure_cookies: false,
+        })
+    }
+
+    /// Defaults for a database URL, as tests and tools start the site.
+    pub fn for_database(database_url: &str) -> Self {
+        Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: database_url.into(),
+            admin: None,
+            soft_close: Duration::from_secs(120),
+            heartbeat: Duration::from_secs(15),
+            max_streams: None,
+            currency: Currency::default(),
+            demo: false,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            clock: Clock::system(),
+            secure_cookies: false,
+        }
+    }
+}

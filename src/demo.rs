@@ -1,0 +1,174 @@
+//! `--demo`: sample people and lots in an empty database, and a bot that bids now and then,
+//! so a newcomer sees an auction moving at once.
+
+use crate::auction::AuctionHouse;
+use crate::config::Settings;
+use crate::domain::{BidRequest, Cents, LotStatus, NewLot, Password, Role, UserRef, Username};
+use crate::store::Store;
+use std::time::Duration;
+
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+const PEOPLE: [(&str, Role); 6] = [
+    ("admin", Role::Admin),
+    ("sam", Role::Seller),
+    ("sofia", Role::Seller),
+    ("bea", Role::Bidder),
+    ("bruno", Role::Bidder),
+    ("bodil", Role::Bidder),
+];
+
+/// (title, description, starting price in cents, reserve, minutes to run)
+const LOTS: [(&str, &str, i64, Option<i64>, i64); 8] = [
+    (
+        "Brass ship's clock",
+        "Working 1920s bulkhead clock, key included.",
+        4_500,
+        None,
+        6,
+    ),
+    (
+        "Mid-century teak armchair",
+        "Reupholstered in green wool. Pick-up only.",
+        12_000,
+        Some(20_000),
+        20,
+    ),
+    (
+        "First-edition field guide to birds",
+        "1947 printing, dust jacket worn.",
+        2_500,
+        None,
+        45,
+    ),
+    (
+        "Hand-thrown stoneware set",
+        "Four plates and four bowls, ash glaze.",
+        6_000,
+        None,
+        90,
+    ),
+    (
+        "Vintage road bicycle",
+        "Steel frame, 56 cm, new tyres.",
+        18_000,
+        Some(30_000),
+        150,
+    ),
+    (
+        "Framed botanical prints (pair)",
+        "Oak frames, 40 × 50 cm each.",
+        3_000,
+        None,
+        240,
+    ),
+    (
+        "Mechanical keyboard",
+        "Tactile switches, walnut case.",
+        9_000,
+        None,
+        360,
+    ),
+    (
+        "Cast-iron skillet, 30 cm",
+        "Seasoned and ready to cook.",
+        1_500,
+        None,
+        600,
+    ),
+];
+
+fn random_below(n: u32) -> u32 {
+    let mut b = [0u8; 4];
+    if getrandom::fill(&mut b).is_err() {
+        return 0;
+    }
+    u32::from_le_bytes(b) % n.max(1)
+}
+
+/// Seeds a database without lots, then starts the bidding bot either way.
+pub async fn start(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyhow::Result<()> {
+    if store.lot_count().await? == 0 {
+        seed(store, house, settings).await?;
+    }
+    let mut bidders = Vec::new();
+    for (name, role) in PEOPLE {
+        if role == Role::Bidder
+            && let Some((user, _)) = store.user_by_name(name).await?
+        {
+            bidders.push(user.as_ref());
+        }
+    }
+    tokio::spawn(bot(store.clone(), house.clone(), bidders));
+    Ok(())
+}
+
+async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyhow::Result<()> {
+    let now = settings.clock.now();
+    let hash = crate::web::auth::hash_password(Password::parse(DEMO_PASSWORD)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut sellers = Vec::new();
+    for (name, role) in PEOPLE {
+        let user = match store.user_by_name(name).await? {
+            Some((existing, _)) => existing,
+            None => {
+                store
+                    .create_user(&Username::parse(name)?, &hash, role, now)
+                    .await?
+            }
+        };
+        if role == Role::Seller && user.role.can_sell() {
+            sellers.push(user.as_ref());
+        }
+    }
+    for (i, (title, description, start, reserve, minutes)) in LOTS.into_iter().enumerate() {
+        let offer = NewLot::parse(
+            title,
+            description,
+            Cents::new(start),
+            reserve.map(Cents::new),
+            minutes * 60,
+        )
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+        let seller = sellers[i % sellers.len()].clone();
+        let lot = house.create(seller, offer).await?;
+        house.approve(lot.id).await?;
+    }
+    tracing::info!(
+        "demo data created: log in as admin, sam, sofia, bea, bruno or bodil with password {DEMO_PASSWORD}"
+    );
+    Ok(())
+}
+
+/// Every few seconds, one demo bidder bids the minimum on a random open lot.
+async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
+    if bidders.is_empty() {
+        return;
+    }
+    loop {
+        tokio::time::sleep(Duration::from_millis(
+            4_000 + u64::from(random_below(8_000)),
+        ))
+        .await;
+        let Ok(lots) = store.lots_by_status(LotStatus::Open, 100).await else {
+            continue;
+        };
+        if lots.is_empty() {
+            continue;
+        }
+        let lot = &lots[random_below(lots.len() as u32) as usize];
+        let bidder = &bidders[random_below(bidders.len() as u32) as usize];
+        if lot.leader.as_ref().is_some_and(|l| l.id == bidder.id) || lot.seller.id == bidder.id {
+            continue;
+        }
+        let request = BidRequest {
+            bidder: bidder.clone(),
+            amount: lot.min_next_bid(),
+            max: None,
+        };
+        if let Err(e) = house.bid(lot.id, request).await {
+            tracing::debug!(error = %e, "demo bot bid refused");
+        }
+    }
+}

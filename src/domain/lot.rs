@@ -1,0 +1,598 @@
+//! The lot's state machine: approval, bidding with soft close, closing and the winner.
+//! Pure: every rule takes `now` from the caller.
+
+use super::increment::min_next_bid;
+use super::money::{Cents, MoneyError};
+use super::user::UserRef;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+use uuid::Uuid;
+
+pub type Time = DateTime<Utc>;
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+pub const MAX_DURATION_SECS: i64 = 2_592_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LotStatus {
+    Pending,
+    Open,
+    Closed,
+    Cancelled,
+    Rejected,
+}
+
+impl LotStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LotStatus::Pending => "pending",
+            LotStatus::Open => "open",
+            LotStatus::Closed => "closed",
+            LotStatus::Cancelled => "cancelled",
+            LotStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Pending and rejected offers are private to their seller and the admins.
+    pub fn is_public(self) -> bool {
+        !matches!(self, LotStatus::Pending | LotStatus::Rejected)
+    }
+}
+
+impl FromStr for LotStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "pending" => Ok(LotStatus::Pending),
+            "open" => Ok(LotStatus::Open),
+            "closed" => Ok(LotStatus::Closed),
+            "cancelled" => Ok(LotStatus::Cancelled),
+            "rejected" => Ok(LotStatus::Rejected),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A seller's offer, checked field by field.
+#[derive(Debug, Clone)]
+pub struct NewLot {
+    pub title: String,
+    pub description: String,
+    pub starting_price: Cents,
+    pub reserve: Option<Cents>,
+    pub duration_secs: i64,
+}
+
+/// Which field of an offer is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl NewLot {
+    pub fn parse(
+        title: &str,
+        description: &str,
+        starting_price: Result<Cents, MoneyError>,
+        reserve: Option<Result<Cents, MoneyError>>,
+        duration_secs: i64,
+    ) -> Result<Self, FieldError> {
+        let title = title.trim();
+        let n = title.chars().count();
+        if n == 0 || n > MAX_TITLE_CHARS {
+            return Err(FieldError::new(
+                "title",
+                "invalid_title",
+                "the title must be 1 to 200 characters",
+            ));
+        }
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(FieldError::new(
+                "description",
+                "invalid_description",
+                "the description may be at most 10,000 characters",
+            ));
+        }
+        let starting_price = starting_price.map_err(|e| {
+            FieldError::new(
+                "starting_price_cents",
+                "invalid_starting_price",
+                format!("starting price: {e}"),
+            )
+        })?;
+        let reserve = reserve.transpose().map_err(|e| {
+            FieldError::new("reserve_cents", "invalid_reserve", format!("reserve: {e}"))
+        })?;
+        if !(1..=MAX_DURATION_SECS).contains(&duration_secs) {
+            return Err(FieldError::new(
+                "duration_secs",
+                "invalid_duration",
+                "the duration must be 1 second to 30 days",
+            ));
+        }
+        Ok(NewLot {
+            title: title.to_owned(),
+            description: description.trim().to_owned(),
+            starting_price,
+            reserve,
+            duration_secs,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lot {
+    pub id: Uuid,
+    pub seller: UserRef,
+    pub title: String,
+    pub description: String,
+    pub status: LotStatus,
+    pub starting_price: Cents,
+    pub reserve: Option<Cents>,
+    pub duration_secs: i64,
+    pub created_at: Time,
+    pub ends_at: Option<Time>,
+    pub closed_at: Option<Time>,
+    pub current_price: Option<Cents>,
+    pub leader: Option<UserRef>,
+    /// The leader's hidden maximum for proxy bidding; never shown to others.
+    pub leader_max: Option<Cents>,
+    pub bid_count: i64,
+    pub winner: Option<UserRef>,
+    pub final_price: Option<Cents>,
+    pub reject_reason: Option<String>,
+    /// The lot's latest event's per-lot sequence number and site-wide id.
+    pub last_seq: i64,
+    pub last_event_id: i64,
+}
+
+/// What a bidder asks for.
+#[derive(Debug, Clone)]
+pub struct BidRequest {
+    pub bidder: UserRef,
+    pub amount: Cents,
+    pub max: Option<Cents>,
+}
+
+/// A bid the lot accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedBid {
+    pub id: Uuid,
+    pub bidder: UserRef,
+    pub amount: Cents,
+    pub max: Option<Cents>,
+    pub placed_at: Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Opened,
+    Bid,
+    Extended,
+    Closed,
+    Cancelled,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Bid => "bid",
+            EventKind::Extended => "extended",
+            EventKind::Closed => "closed",
+            EventKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One change to a lot, in the order it happened; each becomes an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Opened,
+    Bid(AcceptedBid),
+    Extended { ends_at: Time },
+    Closed,
+    Cancelled,
+}
+
+impl Change {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Change::Opened => EventKind::Opened,
+            Change::Bid(_) => EventKind::Bid,
+            Change::Extended { .. } => EventKind::Extended,
+            Change::Closed => EventKind::Closed,
+            Change::Cancelled => EventKind::Cancelled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BidRejected {
+    #[error("this lot is not open for bidding")]
+    LotNotOpen,
+    #[error("the auction has ended")]
+    AuctionEnded,
+    #[error("you cannot bid on your own lot")]
+    OwnLot,
+    #[error("the bid is too low: at least {min_next} is needed")]
+    TooLow { min_next: Cents },
+    #[error("the maximum must be at least the bid")]
+    MaxBelowAmount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("only a pending offer can be approved or rejected")]
+    NotPending,
+    #[error("only an open lot can be closed or cancelled")]
+    NotOpen,
+}
+
+impl Lot {
+    pub fn new_pending(id: Uuid, seller: UserRef, new: NewLot, now: Time) -> Lot {
+        Lot {
+            id,
+            seller,
+            title: new.title,
+            description: new.description,
+            status: LotStatus::Pending,
+            starting_price: new.starting_price,
+            reserve: new.reserve,
+            duration_secs: new.duration_secs,
+            created_at: now,
+            ends_at: None,
+            closed_at: None,
+            current_price: None,
+            leader: None,
+            leader_max: None,
+            bid_count: 0,
+            winner: None,
+            final_price: None,
+            reject_reason: None,
+            last_seq: 0,
+            last_event_id: 0,
+        }
+    }
+
+    /// The least amount the next bid may be.
+    pub fn min_next_bid(&self) -> Cents {
+        match self.current_price {
+            None => self.starting_price,
+            Some(price) => min_next_bid(price),
+        }
+    }
+
+    /// `None` when the lot has no reserve.
+    pub fn reserve_met(&self) -> Option<bool> {
+        self.reserve
+            .map(|reserve| self.current_price.is_some_and(|p| p >= reserve))
+    }
+
+    /// Open and at or past its end: the clock must close it now.
+    pub fn is_due(&self, now: Time) -> bool {
+        self.status == LotStatus::Open && self.ends_at.is_some_and(|end| now >= end)
+    }
+
+    pub fn approve(&mut self, now: Time) -> Result<Vec<Change>, StateError> {
+        if self.status != LotStatus::Pending {
+            return Err(StateError::NotPending);
+        }
+        self.status = LotStatus::Open;
+        self.ends_at = Some(now + Duration::seconds(self.duration_secs));
+        Ok(vec![Change::Opened])
+    }
+
+    pub fn reject(&mut self, reason: &str) -> Result<Vec<Change>, StateError> {
+        if self.status != LotStatus::Pending {
+            return Err(StateError::NotPending);
+        }
+        self.status = LotStatus::Rejected;
+        self.reject_reason = Some(reason.trim().to_owned());
+        Ok(vec![])
+    }
+
+    /// Closes now: the leader wins if the reserve (if any) is met.
+    pub fn close(&mut self, now: Time) -> Result<Vec<Change>, StateError> {
+        if self.status != LotStatus::Open {
+            return Err(StateError::NotOpen);
+        }
+        self.status = LotStatus::Closed;
+        self.closed_at = Some(now);
+        if self.reserve_met() != Some(false) {
+            self.winner = self.leader.clone();
+            self.final_price = self.winner.as_ref().and(self.current_price);
+        }
+        Ok(vec![Change::Closed])
+    }
+
+    pub fn cancel(&mut self, now: Time) -> Result<Vec<Change>, StateError> {
+        if self.status != LotStatus::Open {
+            return Err(StateError::NotOpen);
+        }
+        self.status = LotStatus::Cancelled;
+        self.closed_at = Some(now);
+        Ok(vec![Change::Cancelled])
+    }
+
+    /// Accepts or refuses one bid. On a bid in the last `soft_close` before the end,
+    /// the end moves to `now + soft_close`.
+    pub fn place_bid(
+        &mut self,
+        bid_id: Uuid,
+        request: BidRequest,
+        now: Time,
+        soft_close: Duration,
+    ) -> Result<Vec<Change>, BidRejected> {
+        if self.status != LotStatus::Open {
+            return Err(BidRejected::LotNotOpen);
+        }
+        let Some(ends_at) = self.ends_at else {
+            return Err(BidRejected::LotNotOpen);
+        };
+        if now >= ends_at {
+            return Err(BidRejected::AuctionEnded);
+        }
+        if request.bidder.id == self.seller.id {
+            return Err(BidRejected::OwnLot);
+        }
+        if request.max.is_some_and(|max| max < request.amount) {
+            return Err(BidRejected::MaxBelowAmount);
+        }
+        let min_next = self.min_next_bid();
+        if request.amount < min_next {
+            return Err(BidRejected::TooLow { min_next });
+        }
+
+        let bid = AcceptedBid {
+            id: bid_id,
+            bidder: request.bidder,
+            amount: request.amount,
+            max: request.max,
+            placed_at: now,
+        };
+        self.current_price = Some(bid.amount);
+        self.leader = Some(bid.bidder.clone());
+        self.leader_max = bid.max;
+        self.bid_count += 1;
+        let mut changes = vec![Change::Bid(bid)];
+
+        if soft_close > Duration::zero() && ends_at - now < soft_close {
+            let new_end = now + soft_close;
+            self.ends_at = Some(new_end);
+            changes.push(Change::Extended { ends_at: new_end });
+        }
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(secs: i64) -> Time {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn user(name: &str) -> UserRef {
+        UserRef {
+            id: Uuid::now_v7(),
+            username: name.into(),
+        }
+    }
+
+    fn cents(c: i64) -> Cents {
+        Cents::from_stored(c)
+    }
+
+    fn open_lot(start: i64, reserve: Option<i64>, duration: i64) -> Lot {
+        let new = NewLot::parse(
+            "Lamp",
+            "",
+            Cents::new(start),
+            reserve.map(Cents::new),
+            duration,
+        )
+        .expect("valid offer");
+        let mut lot = Lot::new_pending(Uuid::now_v7(), user("sally"), new, t(0));
+        lot.approve(t(0)).expect("pending lot approves");
+        lot
+    }
+
+    fn bid(lot: &mut Lot, who: &UserRef, amount: i64, at: i64) -> Result<Vec<Change>, BidRejected> {
+        let req = BidRequest {
+            bidder: who.clone(),
+            amount: cents(amount),
+            max: None,
+        };
+        lot.place_bid(Uuid::now_v7(), req, t(at), Duration::seconds(120))
+    }
+
+    #[test]
+    fn approval_sets_the_end_and_opens() {
+        let lot = open_lot(1000, None, 3600);
+        assert_eq!(lot.status, LotStatus::Open);
+        assert_eq!(lot.ends_at, Some(t(3600)));
+        let mut again = lot.clone();
+        assert_eq!(again.approve(t(5)), Err(StateError::NotPending));
+    }
+
+    #[test]
+    fn first_bid_must_reach_the_starting_price() {
+        let mut lot = open_lot(1000, None, 3600);
+        let bob = user("bob");
+        assert_eq!(
+            bid(&mut lot, &bob, 999, 10),
+            Err(BidRejected::TooLow {
+                min_next: cents(1000)
+            })
+        );
+        assert!(bid(&mut lot, &bob, 1000, 10).is_ok());
+        assert_eq!(lot.current_price, Some(cents(1000)));
+        // Next must add the increment (0.50 at 10.00).
+        assert_eq!(
+            bid(&mut lot, &bob, 1049, 11),
+            Err(BidRejected::TooLow {
+                min_next: cents(1050)
+            })
+        );
+        assert!(
+            bid(&mut lot, &bob, 1050, 12).is_ok(),
+            "the leader may bid again"
+        );
+        assert_eq!(lot.bid_count, 2);
+    }
+
+    #[test]
+    fn a_seller_cannot_bid_on_their_own_lot() {
+        let mut lot = open_lot(1000, None, 3600);
+        let seller = lot.seller.clone();
+        assert_eq!(bid(&mut lot, &seller, 5000, 10), Err(BidRejected::OwnLot));
+    }
+
+    #[test]
+    fn no_bids_unless_open_and_before_the_end() {
+        let new = NewLot::parse("Lamp", "", Cents::new(100), None, 60).expect("valid");
+        let mut pending = Lot::new_pending(Uuid::now_v7(), user("s"), new, t(0));
+        let bob = user("bob");
+        assert_eq!(
+            bid(&mut pending, &bob, 100, 1),
+            Err(BidRejected::LotNotOpen)
+        );
+        let mut lot = open_lot(100, None, 60);
+        assert_eq!(bid(&mut lot, &bob, 100, 60), Err(BidRejected::AuctionEnded));
+        assert!(bid(&mut lot, &bob, 100, 59).is_ok());
+    }
+
+    #[test]
+    fn closes_exactly_at_ends_at() {
+        let lot = open_lot(100, None, 60);
+        assert!(!lot.is_due(t(59)));
+        assert!(lot.is_due(t(60)));
+        assert!(lot.is_due(t(61)));
+    }
+
+    #[test]
+    fn soft_close_extends_late_bids_only() {
+        let mut lot = open_lot(100, None, 600);
+        let bob = user("bob");
+        let early = bid(&mut lot, &bob, 100, 100).expect("accepted");
+        assert_eq!(early.len(), 1);
+        assert_eq!(lot.ends_at, Some(t(600)));
+        // Exactly 120 s before the end is not "within" the window.
+        let edge = bid(&mut lot, &bob, 125, 480).expect("accepted");
+        assert_eq!(edge.len(), 1);
+        let late = bid(&mut lot, &bob, 150, 590).expect("accepted");
+        assert_eq!(late[1], Change::Extended { ends_at: t(710) });
+        assert_eq!(lot.ends_at, Some(t(710)));
+        // Now 650 is before the new end, so a bid is still accepted.
+        assert!(bid(&mut lot, &bob, 175, 650).is_ok());
+        assert_eq!(lot.ends_at, Some(t(770)));
+    }
+
+    #[test]
+    fn soft_close_off_never_extends() {
+        let mut lot = open_lot(100, None, 600);
+        let req = BidRequest {
+            bidder: user("bob"),
+            amount: cents(100),
+            max: None,
+        };
+        let changes = lot
+            .place_bid(Uuid::now_v7(), req, t(599), Duration::zero())
+            .expect("accepted");
+        assert_eq!(changes.len(), 1);
+        assert_eq!(lot.ends_at, Some(t(600)));
+    }
+
+    #[test]
+    fn highest_bid_wins_when_reserve_is_met() {
+        let mut lot = open_lot(100, Some(500), 600);
+        let (bob, amy) = (user("bob"), user("amy"));
+        bid(&mut lot, &bob, 100, 1).expect("ok");
+        assert_eq!(lot.reserve_met(), Some(false));
+        bid(&mut lot, &amy, 500, 2).expect("ok");
+        assert_eq!(lot.reserve_met(), Some(true));
+        lot.close(t(600)).expect("closes");
+        assert_eq!(lot.winner, Some(amy));
+        assert_eq!(lot.final_price, Some(cents(500)));
+        assert_eq!(lot.closed_at, Some(t(600)));
+    }
+
+    #[test]
+    fn reserve_not_met_closes_without_winner() {
+        let mut lot = open_lot(100, Some(10_000), 600);
+        bid(&mut lot, &user("bob"), 2000, 1).expect("ok");
+        lot.close(t(600)).expect("closes");
+        assert_eq!(lot.status, LotStatus::Closed);
+        assert_eq!(lot.winner, None);
+        assert_eq!(lot.final_price, None);
+    }
+
+    #[test]
+    fn no_reserve_and_no_bids() {
+        let mut lot = open_lot(100, None, 600);
+        assert_eq!(lot.reserve_met(), None);
+        lot.close(t(600)).expect("closes");
+        assert_eq!(lot.winner, None);
+        let mut with_bid = open_lot(100, None, 600);
+        let bob = user("bob");
+        bid(&mut with_bid, &bob, 100, 1).expect("ok");
+        with_bid.close(t(600)).expect("closes");
+        assert_eq!(with_bid.winner, Some(bob));
+    }
+
+    #[test]
+    fn closing_happens_once() {
+        let mut lot = open_lot(100, None, 600);
+        assert!(lot.close(t(600)).is_ok());
+        assert_eq!(lot.close(t(601)), Err(StateError::NotOpen));
+        assert_eq!(lot.cancel(t(601)), Err(StateError::NotOpen));
+        assert_eq!(
+            bid(&mut lot, &user("late"), 10_000, 601),
+            Err(BidRejected::LotNotOpen)
+        );
+    }
+
+    #[test]
+    fn cancel_has_no_winner() {
+        let mut lot = open_lot(100, None, 600);
+        bid(&mut lot, &user("bob"), 100, 1).expect("ok");
+        lot.cancel(t(5)).expect("cancels");
+        assert_eq!(lot.status, LotStatus::Cancelled);
+        assert_eq!(lot.winner, None);
+    }
+
+    #[test]
+    fn offers_are_checked() {
+        let ok = |t: &str, d: i64| NewLot::parse(t, "", Cents::new(100), None, d);
+        assert!(ok("", 60).is_err());
+        assert!(ok(&"x".repeat(201), 60).is_err());
+        assert!(ok(&"x".repeat(200), 60).is_ok());
+        assert!(ok("Lamp", 0).is_err());
+        assert!(ok("Lamp", MAX_DURATION_SECS + 1).is_err());
+        let bad_price = NewLot::parse("Lamp", "", Cents::new(0), None, 60);
+        assert_eq!(bad_price.map_err(|e| e.code), Err("invalid_starting_price"));
+        let long = "d".repeat(10_001);
+        assert!(NewLot::parse("Lamp", &long, Cents::new(1), None, 60).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure rules: money, increments, users and the lot state machine. No I/O, no clock.
+
+pub mod increment;
+pub mod json;
+pub mod lot;
+pub mod money;
+pub mod user;
+
+pub use lot::{
+    AcceptedBid, BidRejected, BidRequest, Change, EventKind, Lot, LotStatus, NewLot, Time,
+};
+pub use money::{Cents, Currency};
+pub use user::{Password, Role, UserRef, Username};

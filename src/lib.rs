@@ -1,0 +1,107 @@
+//! Gavel: a live auction site. `Application` is what `main` and the tests both start.
+
+pub mod auction;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod store;
+pub mod web;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web as aweb};
+use auction::{AuctionHouse, HouseConfig};
+use config::Settings;
+use std::net::TcpListener;
+use store::Store;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub store: Store,
+    pub house: AuctionHouse,
+}
+
+impl Application {
+    /// Opens the database, starts the auction house and binds the listener (port 0 works).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = Store::open(&settings.database_url).await?;
+        if let Some((name, password)) = &settings.admin {
+            ensure_admin(&store, &settings, name, password).await?;
+        }
+        let house = AuctionHouse::start(
+            Store::writer(&settings.database_url).await?,
+            HouseConfig {
+                clock: settings.clock.clone(),
+                soft_close: chrono::Duration::from_std(settings.soft_close)?,
+                on_commit: Box::new(|_| {}),
+            },
+        )
+        .await?;
+        if settings.demo {
+            demo::start(&store, &house, &settings).await?;
+        }
+
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let data = (
+            aweb::Data::new(store.clone()),
+            aweb::Data::new(house.clone()),
+            aweb::Data::new(settings.clone()),
+        );
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(web::csrf::ensure_cookie))
+                .wrap(from_fn(web::trace_requests))
+                .app_data(data.0.clone())
+                .app_data(data.1.clone())
+                .app_data(data.2.clone())
+                .configure(web::routes)
+                .default_service(aweb::to(web::pages::not_found))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            store,
+            house,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// For stopping the server from elsewhere (tests, signals).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Creates the admin named by `GAVEL_ADMIN` if no user has that name yet.
+async fn ensure_admin(
+    store: &Store,
+    settings: &Settings,
+    name: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let username = domain::Username::parse(name)?;
+    if store.user_by_name(username.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    let password = domain::Password::parse(password)?;
+    let hash = web::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .create_user(&username, &hash, domain::Role::Admin, settings.clock.now())
+        .await?;
+    tracing::info!(admin = %username, "admin created");
+    Ok(())
+}

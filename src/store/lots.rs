@@ -1,0 +1,326 @@
+//! Lots and bids: the reads everyone makes, and the writes only the auction house makes.
+
+use super::{Store, from_millis, parse_id, to_millis};
+use crate::domain::{AcceptedBid, Cents, Lot, LotStatus, Time, UserRef};
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+const LOT_SELECT: &str =
+    "SELECT l.id, l.seller_id, s.username AS seller_name, l.title, l.description,
+    l.status, l.starting_price_cents, l.reserve_cents, l.duration_secs, l.created_at, l.ends_at,
+    l.closed_at, l.current_price_cents, l.leader_id, ld.username AS leader_name, l.leader_max_cents,
+    l.bid_count, l.winner_id, w.username AS winner_name, l.final_price_cents, l.reject_reason,
+    l.last_seq, l.last_event_id
+  FROM lots l
+  JOIN users s ON s.id = l.seller_id
+  LEFT JOIN users ld ON ld.id = l.leader_id
+  LEFT JOIN users w ON w.id = l.winner_id";
+
+#[derive(sqlx::FromRow)]
+struct LotRow {
+    id: String,
+    seller_id: String,
+    seller_name: String,
+    title: String,
+    description: String,
+    status: String,
+    starting_price_cents: i64,
+    reserve_cents: Option<i64>,
+    duration_secs: i64,
+    created_at: i64,
+    ends_at: Option<i64>,
+    closed_at: Option<i64>,
+    current_price_cents: Option<i64>,
+    leader_id: Option<String>,
+    leader_name: Option<String>,
+    leader_max_cents: Option<i64>,
+    bid_count: i64,
+    winner_id: Option<String>,
+    winner_name: Option<String>,
+    final_price_cents: Option<i64>,
+    reject_reason: Option<String>,
+    last_seq: i64,
+    last_event_id: i64,
+}
+
+fn user_ref(id: Option<String>, name: Option<String>) -> Result<Option<UserRef>, sqlx::Error> {
+    match (id, name) {
+        (Some(id), Some(username)) => Ok(Some(UserRef {
+            id: parse_id(&id)?,
+            username,
+        })),
+        _ => Ok(None),
+    }
+}
+
+impl TryFrom<LotRow> for Lot {
+    type Error = sqlx::Error;
+    fn try_from(r: LotRow) -> Result<Lot, sqlx::Error> {
+        let status: LotStatus = r
+            .status
+            .parse()
+            .map_err(|_| sqlx::Error::Decode(format!("bad lot status {}", r.status).into()))?;
+        Ok(Lot {
+            id: parse_id(&r.id)?,
+            seller: UserRef {
+                id: parse_id(&r.seller_id)?,
+                username: r.seller_name,
+            },
+            title: r.title,
+            description: r.description,
+            status,
+            starting_price: Cents::from_stored(r.starting_price_cents),
+            reserve: r.reserve_cents.map(Cents::from_stored),
+            duration_secs: r.duration_secs,
+            created_at: from_millis(r.created_at),
+            ends_at: r.ends_at.map(from_millis),
+            closed_at: r.closed_at.map(from_millis),
+            current_price: r.current_price_cents.map(Cents::from_stored),
+            leader: user_ref(r.leader_id, r.leader_name)?,
+            leader_max: r.leader_max_cents.map(Cents::from_stored),
+            bid_count: r.bid_count,
+            winner: user_ref(r.winner_id, r.winner_name)?,
+            final_price: r.final_price_cents.map(Cents::from_stored),
+            reject_reason: r.reject_reason,
+            last_seq: r.last_seq,
+            last_event_id: r.last_event_id,
+        })
+    }
+}
+
+fn into_lots(rows: Vec<LotRow>) -> Result<Vec<Lot>, sqlx::Error> {
+    rows.into_iter().map(Lot::try_from).collect()
+}
+
+/// A bid as listed in a lot's history or a bidder's own list.
+#[derive(Debug, Clone)]
+pub struct BidRecord {
+    pub id: Uuid,
+    pub lot_id: Uuid,
+    pub lot_title: String,
+    pub bidder: String,
+    pub amount: Cents,
+    pub placed_at: Time,
+    pub event_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct BidRow {
+    id: String,
+    lot_id: String,
+    lot_title: String,
+    bidder: String,
+    amount_cents: i64,
+    placed_at: i64,
+    event_id: i64,
+}
+
+impl TryFrom<BidRow> for BidRecord {
+    type Error = sqlx::Error;
+    fn try_from(r: BidRow) -> Result<Self, sqlx::Error> {
+        Ok(BidRecord {
+            id: parse_id(&r.id)?,
+            lot_id: parse_id(&r.lot_id)?,
+            lot_title: r.lot_title,
+            bidder: r.bidder,
+            amount: Cents::from_stored(r.amount_cents),
+            placed_at: from_millis(r.placed_at),
+            event_id: r.event_id,
+        })
+    }
+}
+
+const BID_SELECT: &str = "SELECT b.id, b.lot_id, l.title AS lot_title, u.username AS bidder,
+    b.amount_cents, b.placed_at, b.event_id
+  FROM bids b JOIN users u ON u.id = b.bidder_id JOIN lots l ON l.id = b.lot_id";
+
+/// Concatenates fixed SQL fragments; none of them holds user input.
+fn sql(parts: &[&str]) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(parts.concat())
+}
+
+impl Store {
+    #[tracing::instrument(skip(self))]
+    pub async fn lot(&self, id: Uuid) -> Result<Option<Lot>, sqlx::Error> {
+        let row: Option<LotRow> = sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.id = ?"]))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Lot::try_from).transpose()
+    }
+
+    /// Lots in a state: open ones ending soonest first, closed ones most recent first.
+    #[tracing::instrument(skip(self))]
+    pub async fn lots_by_status(
+        &self,
+        status: LotStatus,
+        limit: i64,
+    ) -> Result<Vec<Lot>, sqlx::Error> {
+        let order = match status {
+            LotStatus::Open => " ORDER BY l.ends_at ASC, l.id",
+            LotStatus::Pending => " ORDER BY l.created_at ASC, l.id",
+            _ => " ORDER BY COALESCE(l.closed_at, l.created_at) DESC, l.id DESC",
+        };
+        let rows: Vec<LotRow> =
+            sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.status = ?", order, " LIMIT ?"]))
+                .bind(status.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        into_lots(rows)
+    }
+
+    pub async fn lots_of_seller(&self, seller: Uuid) -> Result<Vec<Lot>, sqlx::Error> {
+        let rows: Vec<LotRow> = sqlx::query_as(sql(&[
+            LOT_SELECT,
+            " WHERE l.seller_id = ? ORDER BY l.created_at DESC",
+        ]))
+        .bind(seller.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        into_lots(rows)
+    }
+
+    /// Open lots the user is leading.
+    pub async fn lots_led_by(&self, user: Uuid) -> Result<Vec<Lot>, sqlx::Error> {
+        let rows: Vec<LotRow> = sqlx::query_as(sql(&[
+            LOT_SELECT,
+            " WHERE l.leader_id = ? AND l.status = 'open' ORDER BY l.ends_at",
+        ]))
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        into_lots(rows)
+    }
+
+    pub async fn lots_won_by(&self, user: Uuid) -> Result<Vec<Lot>, sqlx::Error> {
+        let rows: Vec<LotRow> = sqlx::query_as(sql(&[
+            LOT_SELECT,
+            " WHERE l.winner_id = ? ORDER BY l.closed_at DESC",
+        ]))
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        into_lots(rows)
+    }
+
+    /// A lot's bids, newest first.
+    pub async fn bids_of_lot(&self, lot: Uuid, limit: i64) -> Result<Vec<BidRecord>, sqlx::Error> {
+        let rows: Vec<BidRow> = sqlx::query_as(sql(&[
+            BID_SELECT,
+            " WHERE b.lot_id = ? ORDER BY b.event_id DESC LIMIT ?",
+        ]))
+        .bind(lot.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(BidRecord::try_from).collect()
+    }
+
+    pub async fn bids_of_bidder(
+        &self,
+        bidder: Uuid,
+        limit: i64,
+    ) -> Result<Vec<BidRecord>, sqlx::Error> {
+        let rows: Vec<BidRow> = sqlx::query_as(sql(&[
+            BID_SELECT,
+            " WHERE b.bidder_id = ? ORDER BY b.event_id DESC LIMIT ?",
+        ]))
+        .bind(bidder.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(BidRecord::try_from).collect()
+    }
+}
+
+/// Writes made inside the auction house's transaction.
+pub mod write {
+    use super::*;
+
+    pub async fn lot_by_id(
+        conn: &mut SqliteConnection,
+        id: Uuid,
+    ) -> Result<Option<Lot>, sqlx::Error> {
+        let row: Option<LotRow> = sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.id = ?"]))
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
+        row.map(Lot::try_from).transpose()
+    }
+
+    pub async fn open_lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, sqlx::Error> {
+        let rows: Vec<LotRow> = sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.status = 'open'"]))
+            .fetch_all(conn)
+            .await?;
+        into_lots(rows)
+    }
+
+    pub async fn insert_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO lots (id, seller_id, title, description, status, starting_price_cents,
+                reserve_cents, duration_secs, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(lot.id.to_string())
+        .bind(lot.seller.id.to_string())
+        .bind(&lot.title)
+        .bind(&lot.description)
+        .bind(lot.status.as_str())
+        .bind(lot.starting_price.get())
+        .bind(lot.reserve.map(|c| c.get()))
+        .bind(lot.duration_secs)
+        .bind(to_millis(lot.created_at))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes every field that changes after creation.
+    pub async fn update_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE lots SET status = ?, ends_at = ?, closed_at = ?, current_price_cents = ?,
+                leader_id = ?, leader_max_cents = ?, bid_count = ?, winner_id = ?,
+                final_price_cents = ?, reject_reason = ?, last_seq = ?, last_event_id = ?
+             WHERE id = ?",
+        )
+        .bind(lot.status.as_str())
+        .bind(lot.ends_at.map(to_millis))
+        .bind(lot.closed_at.map(to_millis))
+        .bind(lot.current_price.map(|c| c.get()))
+        .bind(lot.leader.as_ref().map(|u| u.id.to_string()))
+        .bind(lot.leader_max.map(|c| c.get()))
+        .bind(lot.bid_count)
+        .bind(lot.winner.as_ref().map(|u| u.id.to_string()))
+        .bind(lot.final_price.map(|c| c.get()))
+        .bind(&lot.reject_reason)
+        .bind(lot.last_seq)
+        .bind(lot.last_event_id)
+        .bind(lot.id.to_string())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_bid(
+        conn: &mut SqliteConnection,
+        lot_id: Uuid,
+        bid: &AcceptedBid,
+        event_id: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(bid.id.to_string())
+        .bind(lot_id.to_string())
+        .bind(bid.bidder.id.to_string())
+        .bind(bid.amount.get())
+        .bind(bid.max.map(|c| c.get()))
+        .bind(to_millis(bid.placed_at))
+        .bind(event_id)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! SQLite through sqlx: one writer connection (the auction house's), a pool for the rest.
+
+pub mod events;
+pub mod lots;
+pub mod tokens;
+pub mod users;
+
+use crate::domain::Time;
+use chrono::{TimeZone, Utc};
+use sqlx::ConnectOptions;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The database: a pool for reads and the few writes outside the auction house.
+#[derive(Clone)]
+pub struct Store {
+    pub pool: SqlitePool,
+}
+
+fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(database_url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10)))
+}
+
+impl Store {
+    /// Opens (creating if need be) and migrates the database.
+    pub async fn open(database_url: &str) -> anyhow::Result<Store> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options(database_url)?)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// The auction house's own connection: the only one that writes lots, bids and events.
+    pub async fn writer(database_url: &str) -> anyhow::Result<SqliteConnection> {
+        Ok(options(database_url)?.connect().await?)
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+pub fn to_millis(t: Time) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> Time {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Ids are stored as hyphenated text.
+pub fn parse_id(text: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::parse_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

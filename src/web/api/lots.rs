@@ -1,0 +1,297 @@
+//! Lots and bids.
+
+use super::{opt_int, opt_str, require_object};
+use crate::auction::AuctionHouse;
+use crate::domain::json::{BidJson, LotJson, NameJson};
+use crate::domain::{BidRequest, Cents, Lot, LotStatus, NewLot, Role};
+use crate::store::Store;
+use crate::store::users::User;
+use crate::web::auth::ApiCaller;
+use crate::web::error::AppError;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/lots", web::get().to(list))
+        .route("/lots", web::post().to(create))
+        .route("/lots/{id}", web::get().to(show))
+        .route("/lots/{id}/approve", web::post().to(approve))
+        .route("/lots/{id}/reject", web::post().to(reject))
+        .route("/lots/{id}/close", web::post().to(close))
+        .route("/lots/{id}/cancel", web::post().to(cancel))
+        .route("/lots/{id}/bids", web::post().to(place_bid))
+        .route("/lots/{id}/bids", web::get().to(bids));
+}
+
+/// Whether the user sees the lot's private fields (reserve, reject reason).
+pub fn is_privileged(lot: &Lot, user: Option<&User>) -> bool {
+    user.is_some_and(|u| u.role == Role::Admin || u.id == lot.seller.id)
+}
+
+/// Pending and rejected offers exist only for their seller and the admins.
+pub fn visible(lot: &Lot, user: Option<&User>) -> bool {
+    lot.status.is_public() || is_privileged(lot, user)
+}
+
+pub fn lot_json(lot: &Lot, user: Option<&User>) -> LotJson {
+    if is_privileged(lot, user) {
+        LotJson::privileged(lot)
+    } else {
+        LotJson::public(lot)
+    }
+}
+
+pub const MAX_REASON_CHARS: usize = 2000;
+
+fn parse_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn list(
+    store: web::Data<Store>,
+    caller: ApiCaller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let status: LotStatus = query
+        .status
+        .as_deref()
+        .unwrap_or("open")
+        .parse()
+        .map_err(|_| {
+            AppError::field(
+                "status",
+                "invalid_status",
+                "status is one of pending, open, closed, cancelled, rejected",
+            )
+        })?;
+    let user = caller.0;
+    let lots = store.lots_by_status(status, 1000).await?;
+    let lots: Vec<LotJson> = lots
+        .iter()
+        .filter(|lot| visible(lot, user.as_ref()))
+        .map(|lot| lot_json(lot, user.as_ref()))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "lots": lots })))
+}
+
+async fn load_visible(store: &Store, id: &str, user: Option<&User>) -> Result<Lot, AppError> {
+    let lot = store.lot(parse_id(id)?).await?.ok_or(AppError::NotFound)?;
+    if visible(&lot, user) {
+        Ok(lot)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn show(
+    store: web::Data<Store>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.0;
+    let lot = load_visible(&store, &path, user.as_ref()).await?;
+    Ok(HttpResponse::Ok().json(lot_json(&lot, user.as_ref())))
+}
+
+/// Reads a money field: absent is `None`; anything but a positive whole number in range is a 422.
+fn money_field(
+    body: &Value,
+    name: &'static str,
+    code: &'static str,
+) -> Result<Option<Result<Cents, crate::domain::money::MoneyError>>, AppError> {
+    match opt_int(body, name) {
+        Ok(None) => Ok(None),
+        Ok(Some(c)) => Ok(Some(Cents::new(c))),
+        Err(()) => Err(AppError::field(
+            name,
+            code,
+            format!("{name} must be a whole number of cents"),
+        )),
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn create(
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(Role::can_sell)?;
+    require_object(&body)?;
+    let starting = money_field(&body, "starting_price_cents", "invalid_starting_price")?
+        .ok_or_else(|| {
+            AppError::field(
+                "starting_price_cents",
+                "invalid_starting_price",
+                "starting_price_cents is required",
+            )
+        })?;
+    let reserve = money_field(&body, "reserve_cents", "invalid_reserve")?;
+    let duration = opt_int(&body, "duration_secs")
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            AppError::field(
+                "duration_secs",
+                "invalid_duration",
+                "duration_secs must be a whole number of seconds",
+            )
+        })?;
+    let offer = NewLot::parse(
+        opt_str(&body, "title").unwrap_or(""),
+        opt_str(&body, "description").unwrap_or(""),
+        starting,
+        reserve,
+        duration,
+    )
+    .map_err(AppError::Field)?;
+    let lot = house.create(user.as_ref(), offer).await?;
+    Ok(HttpResponse::Created().json(lot_json(&lot, Some(&user))))
+}
+
+async fn admin_action(
+    caller: ApiCaller,
+    path: &str,
+    run: impl AsyncFnOnce(Uuid) -> Result<Lot, crate::auction::HouseError>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(|r| r == Role::Admin)?;
+    let lot = run(parse_id(path)?).await?;
+    Ok(HttpResponse::Ok().json(lot_json(&lot, Some(&user))))
+}
+
+async fn approve(
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    admin_action(caller, &path, async |id| house.approve(id).await).await
+}
+
+async fn close(
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    admin_action(caller, &path, async |id| house.close(id).await).await
+}
+
+async fn cancel(
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    admin_action(caller, &path, async |id| house.cancel(id).await).await
+}
+
+async fn reject(
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+    body: Option<web::Json<Value>>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(|r| r == Role::Admin)?;
+    let reason = body
+        .as_ref()
+        .and_then(|b| opt_str(b, "reason"))
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(AppError::field(
+            "reason",
+            "invalid_reason",
+            "the reason may be at most 2,000 characters",
+        ));
+    }
+    let lot = house.reject(parse_id(&path)?, reason).await?;
+    Ok(HttpResponse::Ok().json(lot_json(&lot, Some(&user))))
+}
+
+/// Parses a bid body: amounts must be positive whole numbers of cents.
+fn parse_bid_amounts(body: &Value) -> Result<(Cents, Option<Cents>), AppError> {
+    require_object(body)?;
+    let amount = match body.get("amount_cents") {
+        Some(v) => v.as_i64().ok_or_else(|| {
+            AppError::InvalidAmount("amount_cents must be a whole number of cents".into())
+        })?,
+        None => return Err(AppError::InvalidAmount("amount_cents is required".into())),
+    };
+    let amount =
+        Cents::new(amount).map_err(|e| AppError::InvalidAmount(format!("amount_cents: {e}")))?;
+    let max = match opt_int(body, "max_cents") {
+        Ok(None) => None,
+        Ok(Some(m)) => {
+            Some(Cents::new(m).map_err(|e| AppError::InvalidAmount(format!("max_cents: {e}")))?)
+        }
+        Err(()) => {
+            return Err(AppError::InvalidAmount(
+                "max_cents must be a whole number of cents".into(),
+            ));
+        }
+    };
+    Ok((amount, max))
+}
+
+#[tracing::instrument(skip_all)]
+async fn place_bid(
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(Role::can_bid)?;
+    let lot_id = parse_id(&path)?;
+    let (amount, max) = parse_bid_amounts(&body)?;
+    let receipt = house
+        .bid(
+            lot_id,
+            BidRequest {
+                bidder: user.as_ref(),
+                amount,
+                max,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "bid": BidJson::new(&receipt.bid, receipt.event_id),
+        "lot": lot_json(&receipt.lot, Some(&user)),
+    })))
+}
+
+#[derive(Deserialize)]
+struct BidsQuery {
+    limit: Option<i64>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn bids(
+    store: web::Data<Store>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+    query: web::Query<BidsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.0;
+    let lot = load_visible(&store, &path, user.as_ref()).await?;
+    let limit = query.limit.unwrap_or(i64::MAX).max(0);
+    let bids = store.bids_of_lot(lot.id, limit).await?;
+    let bids: Vec<BidJson> = bids
+        .into_iter()
+        .map(|b| BidJson {
+            id: b.id,
+            amount_cents: b.amount.get(),
+            bidder: NameJson { username: b.bidder },
+            placed_at: b.placed_at,
+            event_id: b.event_id,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "bids": bids })))
+}

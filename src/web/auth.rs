@@ -1,0 +1,186 @@
+//! Who is asking: session cookies for browsers, bearer tokens for programs, Argon2id passwords.
+
+use super::csrf;
+use super::error::AppError;
+use crate::config::Settings;
+use crate::domain::{Password, Role};
+use crate::store::Store;
+use crate::store::tokens::TokenKind;
+use crate::store::users::User;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+
+pub const SESSION_COOKIE: &str = "gavel_session";
+
+/// Hashes off the async threads: Argon2id is deliberately slow.
+pub async fn hash_password(password: Password) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.expose().as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+    .map_err(AppError::Internal)
+}
+
+/// A hash to check against when the user does not exist, so both answers take as long.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"decoy password for timing")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
+        let ok = PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        known && ok
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("verify task failed: {e}")))
+}
+
+/// Checks a username and password; suspended users cannot log in.
+pub async fn authenticate(
+    store: &Store,
+    username: &str,
+    password: String,
+) -> Result<User, AppError> {
+    let name = username.trim().to_lowercase();
+    let found = store.user_by_name(&name).await?;
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    let ok = verify_password(password, hash).await?;
+    match user {
+        Some(user) if ok && !user.suspended => Ok(user),
+        _ => Err(AppError::BadCredentials),
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+fn deps(req: &HttpRequest) -> Result<(Store, Settings), AppError> {
+    let store = req
+        .app_data::<web::Data<Store>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("store missing")))?;
+    let settings = req
+        .app_data::<web::Data<Settings>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("settings missing")))?;
+    Ok((store.get_ref().clone(), settings.get_ref().clone()))
+}
+
+/// The signed-in browser user, if any (pages).
+pub struct Viewer(pub Option<User>);
+
+impl Viewer {
+    pub fn require(self) -> Result<User, AppError> {
+        self.0.ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.0.as_ref().map(|u| u.role)
+    }
+}
+
+impl FromRequest for Viewer {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (store, settings) = deps(&req)?;
+            let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+                return Ok(Viewer(None));
+            };
+            let user = store
+                .user_for_token(cookie.value(), TokenKind::Session, settings.clock.now())
+                .await?;
+            Ok(Viewer(user))
+        })
+    }
+}
+
+/// The API caller: a bearer token, or a browser session whose state-changing requests
+/// carry the CSRF token in `X-CSRF-Token`.
+pub struct ApiCaller(pub Option<User>);
+
+impl ApiCaller {
+    pub fn require(self) -> Result<User, AppError> {
+        self.0.ok_or(AppError::Unauthenticated)
+    }
+
+    /// The role check comes first on every route (API.md §3).
+    pub fn require_role(self, allowed: impl Fn(Role) -> bool) -> Result<User, AppError> {
+        let user = self.require()?;
+        if allowed(user.role) {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden("your role may not do this"))
+        }
+    }
+}
+
+impl FromRequest for ApiCaller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (store, settings) = deps(&req)?;
+            let now = settings.clock.now();
+            if let Some(token) = bearer(&req) {
+                let user = store.user_for_token(&token, TokenKind::Api, now).await?;
+                return match user {
+                    Some(u) => Ok(ApiCaller(Some(u))),
+                    None => Err(AppError::Unauthenticated),
+                };
+            }
+            let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+                return Ok(ApiCaller(None));
+            };
+            let user = store
+                .user_for_token(cookie.value(), TokenKind::Session, now)
+                .await?;
+            if user.is_some() && !req.method().is_safe() {
+                let header = req
+                    .headers()
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !csrf::matches_cookie(&req, header) {
+                    return Err(AppError::Csrf);
+                }
+            }
+            Ok(ApiCaller(user))
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! One error type, mapped once to HTTP: JSON for the API (API.md §3), an HTML page for pages.
+
+use crate::auction::HouseError;
+use crate::domain::lot::{FieldError, StateError};
+use crate::domain::{BidRejected, Cents};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{Map, Value, json};
+use std::fmt;
+
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated,
+    BadCredentials,
+    Forbidden(&'static str),
+    Csrf,
+    NotFound,
+    InvalidJson(String),
+    InvalidAmount(String),
+    TooLarge,
+    /// A field that does not meet its rules: 422 with the field's code.
+    Field(FieldError),
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
+    BidTooLow {
+        min_next: Cents,
+    },
+    Unavailable,
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn field(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Field(FieldError {
+            field,
+            code,
+            message: message.into(),
+        })
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Csrf => "csrf_failed",
+            AppError::NotFound => "not_found",
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::InvalidAmount(_) => "invalid_amount",
+            AppError::TooLarge => "too_large",
+            AppError::Field(f) => f.code,
+            AppError::Conflict { code, .. } => code,
+            AppError::BidTooLow { .. } => "bid_too_low",
+            AppError::Unavailable => "overloaded",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Unauthenticated => "sign in first".into(),
+            AppError::BadCredentials => "wrong username or password".into(),
+            AppError::Forbidden(why) => (*why).into(),
+            AppError::Csrf => "the form has expired; reload the page and try again".into(),
+            AppError::NotFound => "there is nothing here".into(),
+            AppError::InvalidJson(why) => format!("the request body is not valid JSON: {why}"),
+            AppError::InvalidAmount(why) => why.clone(),
+            AppError::TooLarge => "the request body is larger than 64 KiB".into(),
+            AppError::Field(f) => f.message.clone(),
+            AppError::Conflict { message, .. } => message.clone(),
+            AppError::BidTooLow { min_next } => {
+                format!(
+                    "the bid is too low: at least {} is needed",
+                    min_next.to_units_string()
+                )
+            }
+            AppError::Unavailable => "the server is busy; try again shortly".into(),
+            AppError::Internal(_) => "something went wrong on our side".into(),
+        }
+    }
+
+    /// Fields beyond code and message.
+    fn extra(&self) -> Map<String, Value> {
+        let mut extra = Map::new();
+        match self {
+            AppError::BidTooLow { min_next } => {
+                extra.insert("min_next_bid_cents".into(), json!(min_next.get()));
+            }
+            AppError::Field(f) => {
+                extra.insert("field".into(), json!(f.field));
+            }
+            _ => {}
+        }
+        extra
+    }
+
+    pub fn json_body(&self) -> Value {
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code()));
+        error.insert("message".into(), json!(self.message()));
+        error.extend(self.extra());
+        json!({ "error": error })
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Internal(e) => write!(f, "internal error: {e:#}"),
+            other => write!(f, "{}: {}", other.code(), other.message()),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::InvalidJson(_) | AppError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Field(_) | AppError::BidTooLow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = ?e, "request failed");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, AppError::Unavailable) {
+            res.insert_header(("Retry-After", "2"));
+        }
+        res.json(self.json_body())
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Internal(e)
+    }
+}
+
+impl From<BidRejected> for AppError {
+    fn from(e: BidRejected) -> Self {
+        match e {
+            BidRejected::LotNotOpen => AppError::Conflict {
+                code: "lot_not_open",
+                message: e.to_string(),
+            },
+            BidRejected::AuctionEnded => AppError::Conflict {
+                code: "auction_ended",
+                message: e.to_string(),
+            },
+            BidRejected::OwnLot => AppError::Forbidden("you cannot bid on your own lot"),
+            BidRejected::TooLow { min_next } => AppError::BidTooLow { min_next },
+            BidRejected::MaxBelowAmount => AppError::field(
+                "max_cents",
+                "invalid_max",
+                "the maximum must be at least the bid",
+            ),
+        }
+    }
+}
+
+impl From<HouseError> for AppError {
+    fn from(e: HouseError) -> Self {
+        match e {
+            HouseError::NotFound => AppError::NotFound,
+            HouseError::Bid(b) => b.into(),
+            HouseError::State(StateError::NotPending) => AppError::Conflict {
+                code: "lot_not_pending",
+                message: StateError::NotPending.to_string(),
+            },
+            HouseError::State(StateError::NotOpen) => AppError::Conflict {
+                code: "lot_not_open",
+                message: StateError::NotOpen.to_string(),
+            },
+            HouseError::Unavailable => AppError::Unavailable,
+            HouseError::Store => AppError::Internal(anyhow::anyhow!(
+                "the auction house could not store a change"
+            )),
+        }
+    }
+}
+
+impl From<crate::store::users::CreateUserError> for AppError {
+    fn from(e: crate::store::users::CreateUserError) -> Self {
+        match e {
+            crate::store::users::CreateUserError::Taken => AppError::Conflict {
+                code: "username_taken",
+                message: "that username is taken".into(),
+            },
+            crate::store::users::CreateUserError::Db(e) => e.into(),
+        }
+    }
+}

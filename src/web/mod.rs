@@ -1,0 +1,33 @@
+//! HTTP: pages, the JSON API, auth, CSRF, errors and request logging, registered in one place.
+
+pub mod api;
+mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod pages;
+mod telemetry;
+pub mod view;
+
+use crate::store::Store;
+use actix_web::{HttpResponse, web};
+
+/// Every route of the site.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/static/{name}", web::get().to(assets::serve))
+        .configure(api::routes)
+        .configure(pages::routes);
+}
+
+pub use telemetry::trace_requests;
+
+async fn healthz(store: web::Data<Store>) -> HttpResponse {
+    if store.ping().await {
+        HttpResponse::Ok().content_type("text/plain").body("ok")
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unavailable")
+    }
+}

@@ -1,0 +1,248 @@
+//! Register, log in, log out.
+
+use super::{Layout, PageError, check_csrf, render};
+use crate::config::Settings;
+use crate::domain::{Password, Role, Username};
+use crate::store::Store;
+use crate::store::tokens::TokenKind;
+use crate::store::users::User;
+use crate::web::auth::{SESSION_COOKIE, Viewer, authenticate, hash_password};
+use crate::web::error::AppError;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/register", web::get().to(register_page))
+        .route("/register", web::post().to(register))
+        .route("/logout", web::get().to(logout_page))
+        .route("/logout", web::post().to(logout));
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    error: String,
+    username: String,
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    layout: Layout,
+    error: String,
+    username: String,
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    layout: Layout,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only paths on this site: never `//elsewhere` or a full URL.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+async fn login_page(req: HttpRequest, viewer: Viewer, q: web::Query<NextQuery>) -> HttpResponse {
+    let page = LoginPage {
+        layout: Layout::new(&req, viewer.0.as_ref(), "Log in"),
+        error: String::new(),
+        username: String::new(),
+        next: safe_next(q.next.as_deref()),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// Starts a fresh session (a new id at every login) and sets its cookie.
+async fn start_session(
+    req: &HttpRequest,
+    store: &Store,
+    settings: &Settings,
+    user: &User,
+    location: &str,
+) -> Result<HttpResponse, PageError> {
+    if let Some(old) = req.cookie(SESSION_COOKIE) {
+        store.revoke_token(old.value()).await?;
+    }
+    let secret = store
+        .issue_token(
+            user,
+            TokenKind::Session,
+            settings.clock.now(),
+            settings.session_ttl,
+        )
+        .await?;
+    let cookie = Cookie::build(SESSION_COOKIE, secret)
+        .path("/")
+        .http_only(true)
+        .secure(settings.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(
+            settings.session_ttl.as_secs() as i64
+        ))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .cookie(cookie)
+        .finish())
+}
+
+async fn login(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&req, &form.csrf)?;
+    let next = safe_next(form.next.as_deref());
+    match authenticate(&store, &form.username, form.password.clone()).await {
+        Ok(user) => {
+            let sep = if next.contains('?') { '&' } else { '?' };
+            let location = if next == "/" {
+                "/?notice=welcome".to_owned()
+            } else {
+                format!("{next}{sep}notice=welcome")
+            };
+            start_session(&req, &store, &settings, &user, &location).await
+        }
+        Err(AppError::BadCredentials) => {
+            let page = LoginPage {
+                layout: Layout::new(&req, None, "Log in"),
+                error: "Wrong username or password.".into(),
+                username: form.username.clone(),
+                next,
+            };
+            Ok(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn register_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
+    let page = RegisterPage {
+        layout: Layout::new(&req, viewer.0.as_ref(), "Register"),
+        error: String::new(),
+        username: String::new(),
+        role: "bidder".into(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    csrf: String,
+    username: String,
+    password: String,
+    role: Option<String>,
+}
+
+async fn register(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    form: web::Form<RegisterForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&req, &form.csrf)?;
+    let role_text = form.role.clone().unwrap_or_else(|| "bidder".into());
+    let again = |status: StatusCode, error: String| {
+        let page = RegisterPage {
+            layout: Layout::new(&req, None, "Register"),
+            error,
+            username: form.username.clone(),
+            role: role_text.clone(),
+        };
+        Ok(render(status, &page))
+    };
+    let parsed = Username::parse(&form.username).and_then(|u| {
+        Ok((
+            u,
+            Password::parse(&form.password)?,
+            Role::parse_self_service(&role_text)?,
+        ))
+    });
+    let (username, password, role) = match parsed {
+        Ok(p) => p,
+        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, capitalize(&e.to_string())),
+    };
+    let hash = hash_password(password).await?;
+    match store
+        .create_user(&username, &hash, role, settings.clock.now())
+        .await
+    {
+        Ok(user) => {
+            let to = if role == Role::Seller {
+                "/sell?notice=registered"
+            } else {
+                "/?notice=registered"
+            };
+            start_session(&req, &store, &settings, &user, to).await
+        }
+        Err(crate::store::users::CreateUserError::Taken) => again(
+            StatusCode::CONFLICT,
+            "That username is taken. Try another.".into(),
+        ),
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+async fn logout_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
+    let page = LogoutPage {
+        layout: Layout::new(&req, viewer.0.as_ref(), "Log out"),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn logout(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&req, &form.csrf)?;
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        store.revoke_token(cookie.value()).await?;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/?notice=bye"))
+        .cookie(gone)
+        .finish())
+}

@@ -1,0 +1,206 @@
+//! The lot list, a lot's page and its bid form.
+
+use super::{Layout, PageError, check_csrf, render, see_other};
+use crate::auction::{AuctionHouse, HouseError};
+use crate::config::Settings;
+use crate::domain::{BidRejected, BidRequest, Cents, LotStatus, Role};
+use crate::store::Store;
+use crate::store::users::User;
+use crate::web::api::lots::{is_privileged, visible};
+use crate::web::auth::Viewer;
+use crate::web::error::AppError;
+use crate::web::view::{BidView, LotView};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// How many bids a lot page lists.
+const HISTORY_LEN: i64 = 100;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/lots/{id}", web::get().to(show))
+        .route("/lots/{id}/bid", web::post().to(bid));
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    layout: Layout,
+    lots: Vec<LotView>,
+}
+
+async fn index(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, PageError> {
+    let now = settings.clock.now();
+    let lots = store.lots_by_status(LotStatus::Open, 500).await?;
+    let page = IndexPage {
+        layout: Layout::new(&req, viewer.0.as_ref(), "Live lots"),
+        lots: lots
+            .iter()
+            .map(|l| LotView::new(l, &settings.currency, now, false))
+            .collect(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Template)]
+#[template(path = "lot.html")]
+struct LotPage {
+    layout: Layout,
+    lot: LotView,
+    bids: Vec<BidView>,
+    can_bid: bool,
+    cannot_bid_reason: &'static str,
+    bid_error: String,
+    amount_value: String,
+}
+
+fn lot_id(raw: &str) -> Result<Uuid, PageError> {
+    Uuid::parse_str(raw).map_err(|_| PageError(AppError::NotFound))
+}
+
+/// Renders a lot's page, optionally with a refused bid explained above the form.
+async fn lot_page(
+    req: &HttpRequest,
+    store: &Store,
+    settings: &Settings,
+    user: Option<&User>,
+    id: Uuid,
+    status: StatusCode,
+    bid_error: String,
+    amount_value: String,
+) -> Result<HttpResponse, PageError> {
+    let lot = store.lot(id).await?.ok_or(AppError::NotFound)?;
+    if !visible(&lot, user) {
+        return Err(AppError::NotFound.into());
+    }
+    let bids = store.bids_of_lot(id, HISTORY_LEN).await?;
+    let (can_bid, cannot_bid_reason) = match user {
+        Some(u) if u.id == lot.seller.id => (false, "This is your lot: you cannot bid on it."),
+        Some(u) if u.role == Role::Admin => (false, "Admins run the auctions and do not bid."),
+        Some(_) => (true, ""),
+        None => (false, ""),
+    };
+    let page = LotPage {
+        layout: Layout::new(req, user, lot.title.clone()),
+        lot: LotView::new(
+            &lot,
+            &settings.currency,
+            settings.clock.now(),
+            is_privileged(&lot, user),
+        ),
+        bids: bids
+            .iter()
+            .map(|b| BidView::new(b, &settings.currency))
+            .collect(),
+        can_bid,
+        cannot_bid_reason,
+        bid_error,
+        amount_value,
+    };
+    Ok(render(status, &page))
+}
+
+async fn show(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = lot_id(&path)?;
+    lot_page(
+        &req,
+        &store,
+        &settings,
+        viewer.0.as_ref(),
+        id,
+        StatusCode::OK,
+        String::new(),
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct BidForm {
+    csrf: String,
+    amount: String,
+}
+
+async fn bid(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    house: web::Data<AuctionHouse>,
+    path: web::Path<String>,
+    form: web::Form<BidForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = lot_id(&path)?;
+    let Some(user) = viewer.0 else {
+        return Ok(see_other(&format!("/login?next=/lots/{id}")));
+    };
+    check_csrf(&req, &form.csrf)?;
+    if !user.role.can_bid() {
+        return Err(AppError::Forbidden("admins do not bid").into());
+    }
+    let refused = |status: StatusCode, message: String| {
+        lot_page(
+            &req,
+            &store,
+            &settings,
+            Some(&user),
+            id,
+            status,
+            message,
+            form.amount.clone(),
+        )
+    };
+    let amount = match Cents::parse_units(&form.amount) {
+        Ok(a) => a,
+        Err(e) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                format!("That amount does not work: {e}."),
+            )
+            .await;
+        }
+    };
+    let request = BidRequest {
+        bidder: user.as_ref(),
+        amount,
+        max: None,
+    };
+    match house.bid(id, request).await {
+        Ok(_) => Ok(see_other(&format!("/lots/{id}?notice=bid"))),
+        Err(HouseError::Bid(BidRejected::TooLow { min_next })) => {
+            let msg = format!(
+                "Too low: bid at least {}.",
+                settings.currency.format(min_next)
+            );
+            refused(StatusCode::UNPROCESSABLE_ENTITY, msg).await
+        }
+        Err(HouseError::NotFound) => Err(AppError::NotFound.into()),
+        Err(e @ (HouseError::Bid(_) | HouseError::State(_))) => {
+            let err = AppError::from(e);
+            let status = err.status_code();
+            refused(status, format!("{}.", capitalize_first(&err.message()))).await
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+fn capitalize_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}

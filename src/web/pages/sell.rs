@@ -1,0 +1,143 @@
+//! The seller's offers and the offer form.
+
+use super::{Layout, PageError, check_csrf, render, require_role, see_other};
+use crate::auction::AuctionHouse;
+use crate::config::Settings;
+use crate::domain::{Cents, NewLot, Role};
+use crate::store::Store;
+use crate::store::users::User;
+use crate::web::auth::Viewer;
+use crate::web::view::LotView;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sell", web::get().to(sell_page))
+        .route("/sell", web::post().to(submit));
+}
+
+const DURATIONS: [(i64, &str); 8] = [
+    (120, "2 minutes"),
+    (600, "10 minutes"),
+    (3600, "1 hour"),
+    (6 * 3600, "6 hours"),
+    (86_400, "1 day"),
+    (3 * 86_400, "3 days"),
+    (7 * 86_400, "7 days"),
+    (30 * 86_400, "30 days"),
+];
+
+#[derive(Deserialize, Default)]
+struct OfferForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    starting_price: String,
+    #[serde(default)]
+    reserve: String,
+    #[serde(default)]
+    duration_secs: i64,
+}
+
+#[derive(Template)]
+#[template(path = "sell.html")]
+struct SellPage {
+    layout: Layout,
+    lots: Vec<LotView>,
+    form: OfferForm,
+    error: String,
+    durations: Vec<(i64, &'static str)>,
+}
+
+async fn page(
+    req: &HttpRequest,
+    store: &Store,
+    settings: &Settings,
+    user: &User,
+    form: OfferForm,
+    error: String,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let now = settings.clock.now();
+    let lots = store.lots_of_seller(user.id).await?;
+    let page = SellPage {
+        layout: Layout::new(req, Some(user), "Sell"),
+        lots: lots
+            .iter()
+            .map(|l| LotView::new(l, &settings.currency, now, true))
+            .collect(),
+        form,
+        error,
+        durations: DURATIONS.to_vec(),
+    };
+    Ok(render(status, &page))
+}
+
+async fn sell_page(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, PageError> {
+    let user = require_role(viewer, Role::can_sell)?;
+    let form = OfferForm {
+        duration_secs: 86_400,
+        ..OfferForm::default()
+    };
+    page(
+        &req,
+        &store,
+        &settings,
+        &user,
+        form,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn submit(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    house: web::Data<AuctionHouse>,
+    form: web::Form<OfferForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = require_role(viewer, Role::can_sell)?;
+    check_csrf(&req, &form.csrf)?;
+    let form = form.into_inner();
+    let reserve = (!form.reserve.trim().is_empty()).then(|| Cents::parse_units(&form.reserve));
+    let offer = NewLot::parse(
+        &form.title,
+        &form.description,
+        Cents::parse_units(&form.starting_price),
+        reserve,
+        form.duration_secs,
+    );
+    match offer {
+        Ok(offer) => {
+            house.create(user.as_ref(), offer).await?;
+            Ok(see_other("/sell?notice=offer"))
+        }
+        Err(e) => {
+            let msg = e.message.clone();
+            page(
+                &req,
+                &store,
+                &settings,
+                &user,
+                form,
+                msg,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}

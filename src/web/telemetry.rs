@@ -1,0 +1,35 @@
+//! One span per request with a request id; 4xx logged as warn, 5xx as error.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub async fn trace_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // The path only: query strings may carry tokens.
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.path(),
+        request_id = %uuid::Uuid::now_v7(),
+    );
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match &result {
+        Ok(res) if res.status().is_server_error() => {
+            tracing::error!(status = res.status().as_u16(), ms, "served")
+        }
+        Ok(res) if res.status().is_client_error() => {
+            tracing::warn!(status = res.status().as_u16(), ms, "served")
+        }
+        Ok(res) => tracing::info!(status = res.status().as_u16(), ms, "served"),
+        Err(e) => tracing::error!(error = %e, ms, "failed"),
+    }
+    result
+}
