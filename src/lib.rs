@@ -79,8 +79,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped, then lets the auction house finish what is queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.house.stop().await;
+        served
     }
 }
 

@@ -52,4 +52,6 @@ pub enum Command {
         request: BidRequest,
         reply: Reply<BidReceipt>,
     },
+    /// Finish what is queued before it, then stop; answered once stopped.
+    Stop { done: oneshot::Sender<()> },
 }

@@ -16,11 +16,14 @@ use uuid::Uuid;
 /// Most commands applied in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// What runs with each committed batch's events.
+pub type CommitHook = Box<dyn Fn(&[StoredEvent]) + Send>;
+
 pub struct HouseConfig {
     pub clock: Clock,
     pub soft_close: chrono::Duration,
     /// Called with each batch's events, in id order, right after they commit.
-    pub on_commit: Box<dyn Fn(&[StoredEvent]) + Send>,
+    pub on_commit: CommitHook,
 }
 
 /// The handle web handlers use; cheap to clone.
@@ -107,6 +110,14 @@ impl AuctionHouse {
         })
         .await
     }
+
+    /// Applies everything already queued, then stops the house (and its clock).
+    pub async fn stop(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.tx.send(Command::Stop { done }).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
 }
 
 struct House {
@@ -120,6 +131,7 @@ struct House {
 
 /// A reply waiting for its batch to commit.
 enum Pending {
+    Stopped,
     Lot(Reply<Lot>, Result<Uuid, HouseError>),
     Bid(
         Reply<BidReceipt>,
@@ -162,7 +174,19 @@ impl House {
                     Err(_) => break,
                 }
             }
+            let stop = commands
+                .iter()
+                .position(|c| matches!(c, Command::Stop { .. }))
+                .map(|at| commands.split_off(at));
             self.run_batch(commands).await;
+            if let Some(mut rest) = stop {
+                // Commands queued behind the stop are dropped: their callers see Unavailable.
+                if let Some(Command::Stop { done }) = rest.drain(..1).next() {
+                    tracing::info!("auction house stopped");
+                    let _ = done.send(());
+                }
+                return;
+            }
         }
         tracing::info!("auction house stopped");
     }
@@ -202,6 +226,7 @@ impl House {
             }
             for p in pending {
                 match p {
+                    Pending::Stopped => {}
                     Pending::Lot(reply, r) => {
                         let _ = reply.send(r.and(Err(HouseError::Store)));
                     }
@@ -230,6 +255,7 @@ impl House {
         }
         for p in pending {
             match p {
+                Pending::Stopped => {}
                 Pending::Lot(reply, r) => {
                     let _ = reply.send(r.and_then(|id| self.snapshot(&batch, id)));
                 }
@@ -317,6 +343,11 @@ impl House {
                     Err(e) => Pending::Bid(reply, Err(e)),
                 }
             }
+            Command::Stop { done } => {
+                // The loop takes stops out before a batch is applied; answer anyway.
+                let _ = done.send(());
+                Pending::Stopped
+            }
         }
     }
 
@@ -326,6 +357,8 @@ impl House {
         batch: &'b mut Batch,
         id: Uuid,
     ) -> Result<&'b mut Lot, HouseError> {
+        // Not `entry()`: loading awaits the database while `batch` would stay borrowed.
+        #[expect(clippy::map_entry, reason = "the insert follows an await")]
         if !batch.work.contains_key(&id) {
             let lot = match self.lots.get(&id) {
                 Some(lot) => lot.clone(),

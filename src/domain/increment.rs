@@ -2,7 +2,8 @@
 
 use super::money::Cents;
 
-/// (price below which the step applies, step), in cents.
+/// (price below which the step applies, step), in cents; `_` marks the decimal point.
+#[expect(clippy::inconsistent_digit_grouping, reason = "written as units_cents")]
 const STEPS: [(i64, i64); 9] = [
     (1_00, 5),
     (5_00, 25),
@@ -14,6 +15,7 @@ const STEPS: [(i64, i64); 9] = [
     (2_500_00, 25_00),
     (5_000_00, 50_00),
 ];
+#[expect(clippy::inconsistent_digit_grouping, reason = "written as units_cents")]
 const TOP_STEP: i64 = 100_00;
 
 pub fn increment_for(current: Cents) -> Cents {

@@ -340,8 +340,10 @@ impl Lot {
         now: Time,
         soft_close: Duration,
     ) -> Result<Vec<Change>, BidRejected> {
-        if self.status != LotStatus::Open {
-            return Err(BidRejected::LotNotOpen);
+        match self.status {
+            LotStatus::Open => {}
+            LotStatus::Closed => return Err(BidRejected::AuctionEnded),
+            _ => return Err(BidRejected::LotNotOpen),
         }
         let Some(ends_at) = self.ends_at else {
             return Err(BidRejected::LotNotOpen);
@@ -569,7 +571,7 @@ mod tests {
         assert_eq!(lot.cancel(t(601)), Err(StateError::NotOpen));
         assert_eq!(
             bid(&mut lot, &user("late"), 10_000, 601),
-            Err(BidRejected::LotNotOpen)
+            Err(BidRejected::AuctionEnded)
         );
     }
 
@@ -591,7 +593,10 @@ mod tests {
         assert!(ok("Lamp", 0).is_err());
         assert!(ok("Lamp", MAX_DURATION_SECS + 1).is_err());
         let bad_price = NewLot::parse("Lamp", "", Cents::new(0), None, 60);
-        assert_eq!(bad_price.map_err(|e| e.code), Err("invalid_starting_price"));
+        assert_eq!(
+            bad_price.err().map(|e| e.code),
+            Some("invalid_starting_price")
+        );
         let long = "d".repeat(10_001);
         assert!(NewLot::parse("Lamp", &long, Cents::new(1), None, 60).is_err());
     }

@@ -1,1 +1,10 @@
+//! Integration tests: the real server on a free port, a fresh SQLite file, a real HTTP client.
+//! One binary so everything links once.
 
+mod accounts;
+mod bidding;
+mod closing;
+mod concurrency;
+mod helpers;
+mod lots;
+mod pages;

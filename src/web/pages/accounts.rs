@@ -72,6 +72,7 @@ async fn login_page(req: HttpRequest, viewer: Viewer, q: web::Query<NextQuery>) 
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     password: String,
@@ -155,6 +156,7 @@ async fn register_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
 
 #[derive(Deserialize)]
 struct RegisterForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     password: String,
@@ -227,6 +229,7 @@ async fn logout_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
 
 #[derive(Deserialize)]
 struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 

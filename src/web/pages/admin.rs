@@ -53,6 +53,7 @@ async fn admin_page(
 
 #[derive(Deserialize)]
 struct ActionForm {
+    #[serde(default)]
     csrf: String,
     reason: Option<String>,
 }

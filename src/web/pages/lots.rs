@@ -66,6 +66,13 @@ fn lot_id(raw: &str) -> Result<Uuid, PageError> {
     Uuid::parse_str(raw).map_err(|_| PageError(AppError::NotFound))
 }
 
+/// A bid the lot refused: shown above the form with what was typed.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    amount: String,
+}
+
 /// Renders a lot's page, optionally with a refused bid explained above the form.
 async fn lot_page(
     req: &HttpRequest,
@@ -73,10 +80,17 @@ async fn lot_page(
     settings: &Settings,
     user: Option<&User>,
     id: Uuid,
-    status: StatusCode,
-    bid_error: String,
-    amount_value: String,
+    refusal: Option<Refusal>,
 ) -> Result<HttpResponse, PageError> {
+    let Refusal {
+        status,
+        message: bid_error,
+        amount: amount_value,
+    } = refusal.unwrap_or(Refusal {
+        status: StatusCode::OK,
+        message: String::new(),
+        amount: String::new(),
+    });
     let lot = store.lot(id).await?.ok_or(AppError::NotFound)?;
     if !visible(&lot, user) {
         return Err(AppError::NotFound.into());
@@ -116,21 +130,12 @@ async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = lot_id(&path)?;
-    lot_page(
-        &req,
-        &store,
-        &settings,
-        viewer.0.as_ref(),
-        id,
-        StatusCode::OK,
-        String::new(),
-        String::new(),
-    )
-    .await
+    lot_page(&req, &store, &settings, viewer.0.as_ref(), id, None).await
 }
 
 #[derive(Deserialize)]
 struct BidForm {
+    #[serde(default)]
     csrf: String,
     amount: String,
 }
@@ -159,9 +164,11 @@ async fn bid(
             &settings,
             Some(&user),
             id,
-            status,
-            message,
-            form.amount.clone(),
+            Some(Refusal {
+                status,
+                message,
+                amount: form.amount.clone(),
+            }),
         )
     };
     let amount = match Cents::parse_units(&form.amount) {

@@ -1,0 +1,199 @@
+use crate::helpers::{Options, error_code, spawn_app, spawn_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[actix_web::test]
+async fn bids_follow_the_starting_price_and_increments() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let seller = app.user("sam", "seller").await;
+    let bea = app.user("bea", "bidder").await;
+    let id = app.open_lot(&seller, &admin, 2_450, None, 3_600).await;
+
+    let low = app.bid(&bea, &id, 2_449).await;
+    let (status, code, body) = error_code(low).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bid_too_low")
+    );
+    assert_eq!(body["error"]["min_next_bid_cents"], 2_450);
+
+    let res = app.bid(&bea, &id, 2_450).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let placed: Value = res.json().await.expect("json");
+    assert_eq!(placed["bid"]["amount_cents"], 2_450);
+    assert_eq!(placed["bid"]["bidder"]["username"], "bea");
+    assert_eq!(placed["bid"]["event_id"], 2);
+    assert_eq!(placed["lot"]["current_price_cents"], 2_450);
+    // 24.50 is under 25.00: the step is 0.50.
+    assert_eq!(placed["lot"]["min_next_bid_cents"], 2_500);
+    assert_eq!(placed["lot"]["leader"]["username"], "bea");
+
+    // The leader may raise; at 25.00 the step becomes 1.00.
+    assert_eq!(
+        app.bid(&bea, &id, 2_500).await.status(),
+        StatusCode::CREATED
+    );
+    let res = app.bid(&bea, &id, 2_599).await;
+    assert_eq!(
+        error_code(res).await.2["error"]["min_next_bid_cents"],
+        2_600
+    );
+    let lot = app.lot(&id, None).await;
+    assert_eq!(lot["bid_count"], 2);
+
+    let history: Value = app
+        .get_json(&format!("/api/v1/lots/{id}/bids"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let amounts: Vec<i64> = history["bids"]
+        .as_array()
+        .expect("bids")
+        .iter()
+        .filter_map(|b| b["amount_cents"].as_i64())
+        .collect();
+    assert_eq!(amounts, vec![2_500, 2_450], "newest first");
+    let capped: Value = app
+        .get_json(&format!("/api/v1/lots/{id}/bids?limit=1"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(capped["bids"].as_array().map(Vec::len), Some(1));
+}
+
+#[actix_web::test]
+async fn who_may_bid_and_what_is_a_valid_amount() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let seller = app.user("sam", "seller").await;
+    let other_seller = app.user("sofia", "seller").await;
+    let bea = app.user("bea", "bidder").await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+
+    let own = app.bid(&seller, &id, 5_000).await;
+    assert_eq!(
+        error_code(own).await.0,
+        StatusCode::FORBIDDEN,
+        "no bids on one's own lot"
+    );
+    let by_admin = app.bid(&admin, &id, 5_000).await;
+    assert_eq!(error_code(by_admin).await.0, StatusCode::FORBIDDEN);
+    let anonymous = app
+        .post_json(
+            &format!("/api/v1/lots/{id}/bids"),
+            None,
+            json!({"amount_cents": 5_000}),
+        )
+        .await;
+    assert_eq!(error_code(anonymous).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.bid(&other_seller, &id, 1_000).await.status(),
+        StatusCode::CREATED,
+        "sellers bid on others' lots"
+    );
+
+    for body in [
+        json!({"amount_cents": "12.50"}),
+        json!({"amount_cents": 12.5}),
+        json!({"amount_cents": -100}),
+        json!({"amount_cents": 0}),
+        json!({}),
+    ] {
+        let res = app
+            .post_json(&format!("/api/v1/lots/{id}/bids"), Some(&bea), body.clone())
+            .await;
+        let (status, code, _) = error_code(res).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_amount"),
+            "{body}"
+        );
+    }
+
+    let pending = app.offer(&seller, 100, None, 60).await;
+    let res = app
+        .bid(&bea, pending["id"].as_str().expect("id"), 100)
+        .await;
+    let (status, code, _) = error_code(res).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "lot_not_open")
+    );
+    let res = app
+        .bid(&bea, "01900000-0000-7000-8000-000000000000", 100)
+        .await;
+    assert_eq!(error_code(res).await.0, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn soft_close_moves_the_end_and_logs_an_extended_event() {
+    let app = spawn_with(Options {
+        manual_clock: true,
+        soft_close_secs: 60,
+        ..Options::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let seller = app.user("sam", "seller").await;
+    let bea = app.user("bea", "bidder").await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 300).await;
+    let ends = app.lot(&id, None).await["ends_at"].clone();
+    assert_eq!(ends, "2026-11-25T12:05:00.000Z");
+
+    app.clock.advance(chrono::Duration::seconds(100));
+    let early: Value = app.bid(&bea, &id, 1_000).await.json().await.expect("json");
+    assert_eq!(early["lot"]["ends_at"], ends, "far from the end: no change");
+
+    app.clock.advance(chrono::Duration::seconds(170)); // 30 s before the end
+    let late: Value = app.bid(&bea, &id, 1_050).await.json().await.expect("json");
+    assert_eq!(
+        late["lot"]["ends_at"], "2026-11-25T12:05:30.000Z",
+        "accept time + 60 s"
+    );
+    let kinds: Vec<String> = app
+        .store
+        .events_after(Some(id.parse().expect("uuid")), 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["opened", "bid", "bid", "extended"]);
+
+    // Past the old end but before the new one, bids are still accepted.
+    app.clock.advance(chrono::Duration::seconds(45));
+    assert_eq!(
+        app.bid(&bea, &id, 1_100).await.status(),
+        StatusCode::CREATED
+    );
+}
+
+#[actix_web::test]
+async fn bids_after_the_end_are_refused() {
+    let app = spawn_with(Options {
+        manual_clock: true,
+        soft_close_secs: 0,
+        ..Options::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let seller = app.user("sam", "seller").await;
+    let bea = app.user("bea", "bidder").await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 60).await;
+    app.clock.advance(chrono::Duration::seconds(59));
+    let last: Value = app.bid(&bea, &id, 1_000).await.json().await.expect("json");
+    assert_eq!(
+        last["lot"]["ends_at"], "2026-11-25T12:01:00.000Z",
+        "soft close off"
+    );
+    app.clock.advance(chrono::Duration::seconds(1));
+    let res = app.bid(&bea, &id, 5_000).await;
+    let (status, code, _) = error_code(res).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "auction_ended")
+    );
+}

@@ -1,0 +1,277 @@
+use chrono::{DateTime, TimeZone, Utc};
+use gavel::Application;
+use gavel::clock::Clock;
+use gavel::config::Settings;
+use gavel::store::Store;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub address: String,
+    pub api: Client,
+    pub store: Store,
+    pub clock: Clock,
+    pub db_url: String,
+    pub dir: TempDir,
+    handle: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub struct Options {
+    pub manual_clock: bool,
+    pub soft_close_secs: u64,
+    pub admin: Option<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            manual_clock: false,
+            soft_close_secs: 120,
+            admin: None,
+        }
+    }
+}
+
+pub fn fixed_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(options: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}", dir.path().join("gavel-test.db").display());
+    let clock = if options.manual_clock {
+        Clock::manual(fixed_start())
+    } else {
+        Clock::system()
+    };
+    start(dir, db_url, clock, options).await
+}
+
+async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> TestApp {
+    let mut settings = Settings::for_database(&db_url);
+    settings.clock = clock.clone();
+    settings.soft_close = Duration::from_secs(options.soft_close_secs);
+    settings.admin = options.admin;
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store.clone();
+    let handle = app.handle();
+    let running = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        api: Client::new(),
+        store,
+        clock,
+        db_url,
+        dir,
+        handle,
+        running,
+    }
+}
+
+impl TestApp {
+    /// Stops this server, runs `meanwhile`, then starts a new one on the same database and clock.
+    pub async fn restart_after(mut self, meanwhile: impl FnOnce()) -> TestApp {
+        self.handle.stop(true).await;
+        let _ = (&mut self.running).await;
+        meanwhile();
+        let TestApp {
+            dir, db_url, clock, ..
+        } = self;
+        start(dir, db_url, clock, Options::default()).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        let mut req = self.api.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.api.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Registers a user over the API and returns a bearer token.
+    pub async fn user(&self, name: &str, role: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/users",
+                None,
+                json!({"username": name, "password": "correct horse", "role": role}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
+        self.token(name, "correct horse").await
+    }
+
+    pub async fn token(&self, name: &str, password: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/tokens",
+                None,
+                json!({"username": name, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "token for {name}");
+        let body: Value = res.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// An admin, made as the operator would (directly in the database).
+    pub async fn admin(&self) -> String {
+        let name = gavel::domain::Username::parse("root").expect("name");
+        let password = gavel::domain::Password::parse("correct horse").expect("password");
+        let hash = gavel::web::auth::hash_password(password)
+            .await
+            .expect("hash");
+        self.store
+            .create_user(&name, &hash, gavel::domain::Role::Admin, Utc::now())
+            .await
+            .expect("admin created");
+        self.token("root", "correct horse").await
+    }
+
+    /// A pending lot offered by `seller`.
+    pub async fn offer(
+        &self,
+        seller: &str,
+        start_cents: i64,
+        reserve: Option<i64>,
+        secs: i64,
+    ) -> Value {
+        let mut body = json!({
+            "title": "Brass lamp", "description": "Works.",
+            "starting_price_cents": start_cents, "duration_secs": secs
+        });
+        if let Some(r) = reserve {
+            body["reserve_cents"] = json!(r);
+        }
+        let res = self.post_json("/api/v1/lots", Some(seller), body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+
+    /// An open lot: offered by `seller`, approved by `admin`.
+    pub async fn open_lot(
+        &self,
+        seller: &str,
+        admin: &str,
+        start_cents: i64,
+        reserve: Option<i64>,
+        secs: i64,
+    ) -> String {
+        let lot = self.offer(seller, start_cents, reserve, secs).await;
+        let id = lot["id"].as_str().expect("id").to_owned();
+        let res = self
+            .post_json(
+                &format!("/api/v1/lots/{id}/approve"),
+                Some(admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        id
+    }
+
+    pub async fn bid(&self, token: &str, lot: &str, amount: i64) -> Response {
+        self.post_json(
+            &format!("/api/v1/lots/{lot}/bids"),
+            Some(token),
+            json!({ "amount_cents": amount }),
+        )
+        .await
+    }
+
+    pub async fn lot(&self, id: &str, token: Option<&str>) -> Value {
+        let res = self.get_json(&format!("/api/v1/lots/{id}"), token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
+    /// A browser: keeps cookies, does not follow redirects so tests can see them.
+    pub fn browser(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub async fn page(&self, browser: &Client, path: &str) -> (StatusCode, String) {
+        let res = browser.get(self.url(path)).send().await.expect("page");
+        let status = res.status();
+        (status, res.text().await.expect("text"))
+    }
+
+    /// Gets a page, then posts a form on it with the page's CSRF token.
+    pub async fn submit(
+        &self,
+        browser: &Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let (_, html) = self.page(browser, page).await;
+        let csrf = csrf_of(&html);
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        browser
+            .post(self.url(action))
+            .form(&form)
+            .send()
+            .await
+            .expect("form posted")
+    }
+
+    /// Logs a browser in through the login form.
+    pub async fn login_browser(&self, name: &str) -> Client {
+        let browser = self.browser();
+        let res = self
+            .submit(
+                &browser,
+                "/login",
+                "/login",
+                &[("username", name), ("password", "correct horse")],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login {name}");
+        browser
+    }
+}
+
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').expect("end quote") + start;
+    html[start..end].to_owned()
+}
+
+pub async fn error_code(res: Response) -> (StatusCode, String, Value) {
+    let status = res.status();
+    let body: Value = res.json().await.expect("error body is JSON");
+    let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+    assert!(
+        body["error"]["message"].is_string(),
+        "error has a message: {body}"
+    );
+    (status, code, body)
+}
