@@ -227,17 +227,15 @@ fn parse_bid_amounts(body: &Value) -> Result<(Cents, Option<Cents>), AppError> {
     };
     let amount =
         Cents::new(amount).map_err(|e| AppError::InvalidAmount(format!("amount_cents: {e}")))?;
-    let max = match opt_int(body, "max_cents") {
-        Ok(None) => None,
-        Ok(Some(m)) => {
-            Some(Cents::new(m).map_err(|e| AppError::InvalidAmount(format!("max_cents: {e}")))?)
-        }
-        Err(()) => {
-            return Err(AppError::InvalidAmount(
-                "max_cents must be a whole number of cents".into(),
-            ));
-        }
-    };
+    // Proxy bidding is not built yet: say so rather than store a maximum nobody acts on.
+    if !matches!(body.get("max_cents"), None | Some(Value::Null)) {
+        return Err(AppError::field(
+            "max_cents",
+            "proxy_unavailable",
+            "proxy bidding (max_cents) is not available yet; bid an amount",
+        ));
+    }
+    let max = None;
     Ok((amount, max))
 }
 
