@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod live;
 pub mod store;
 pub mod web;
 
@@ -13,7 +14,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web as aweb};
 use auction::{AuctionHouse, HouseConfig};
 use config::Settings;
+use live::Hub;
 use std::net::TcpListener;
+use std::sync::Arc;
 use store::Store;
 
 pub struct Application {
@@ -21,6 +24,7 @@ pub struct Application {
     server: Server,
     pub store: Store,
     pub house: AuctionHouse,
+    pub hub: Arc<Hub>,
 }
 
 impl Application {
@@ -30,12 +34,17 @@ impl Application {
         if let Some((name, password)) = &settings.admin {
             ensure_admin(&store, &settings, name, password).await?;
         }
+        let max_streams = settings
+            .max_streams
+            .unwrap_or_else(live::default_max_streams);
+        let hub = Hub::new(store.clone(), max_streams).await?;
+        let publisher = hub.clone();
         let house = AuctionHouse::start(
             Store::writer(&settings.database_url).await?,
             HouseConfig {
                 clock: settings.clock.clone(),
                 soft_close: chrono::Duration::from_std(settings.soft_close)?,
-                on_commit: Box::new(|_| {}),
+                on_commit: Box::new(move |events| publisher.publish(events)),
             },
         )
         .await?;
@@ -49,6 +58,7 @@ impl Application {
             aweb::Data::new(store.clone()),
             aweb::Data::new(house.clone()),
             aweb::Data::new(settings.clone()),
+            aweb::Data::new(hub.clone()),
         );
         let server = HttpServer::new(move || {
             App::new()
@@ -57,9 +67,14 @@ impl Application {
                 .app_data(data.0.clone())
                 .app_data(data.1.clone())
                 .app_data(data.2.clone())
+                .app_data(data.3.clone())
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })
+        .backlog(4096)
+        .max_connection_rate(4096)
+        .shutdown_timeout(10)
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Application {
@@ -67,6 +82,7 @@ impl Application {
             server,
             store,
             house,
+            hub,
         })
     }
 
@@ -77,6 +93,12 @@ impl Application {
     /// For stopping the server from elsewhere (tests, signals).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// Ends live streams (browsers reconnect), finishes in-flight requests, then stops.
+    pub async fn shut_down(hub: &Hub, handle: &ServerHandle) {
+        hub.shut_down();
+        handle.stop(true).await;
     }
 
     /// Serves until stopped, then lets the auction house finish what is queued.

@@ -16,6 +16,7 @@ use actix_web::{HttpResponse, web};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/static/{name}", web::get().to(assets::serve))
+        .configure(crate::live::routes)
         .configure(api::routes)
         .configure(pages::routes);
 }

@@ -1,0 +1,41 @@
+//! An event serialized once: the same bytes go to every watcher.
+
+use crate::store::events::StoredEvent;
+use bytes::Bytes;
+use std::time::Instant;
+use uuid::Uuid;
+
+#[derive(Debug)]
+pub struct LiveEvent {
+    pub id: i64,
+    pub lot_id: Uuid,
+    /// `id: …\nevent: …\ndata: …\n\n`
+    pub sse: Bytes,
+    /// The event's JSON and a newline: an NDJSON line, and (without the newline) a long-poll item.
+    pub line: Bytes,
+    /// When the hub got it, for the delivery latency histogram.
+    pub published: Instant,
+}
+
+impl LiveEvent {
+    pub fn new(event: &StoredEvent) -> LiveEvent {
+        let sse = format!(
+            "id: {}\nevent: {}\ndata: {}\n\n",
+            event.id, event.kind, event.data
+        );
+        let mut line = String::with_capacity(event.data.len() + 1);
+        line.push_str(&event.data);
+        line.push('\n');
+        LiveEvent {
+            id: event.id,
+            lot_id: event.lot_id,
+            sse: Bytes::from(sse),
+            line: Bytes::from(line),
+            published: Instant::now(),
+        }
+    }
+
+    pub fn json(&self) -> &[u8] {
+        &self.line[..self.line.len().saturating_sub(1)]
+    }
+}

@@ -1,0 +1,208 @@
+//! Channels per lot and for the whole site, carrying pre-serialized events; the recent events
+//! in memory for resume, older ones from the database. Publishing never waits for a watcher.
+
+use super::event::LiveEvent;
+use super::metrics::Metrics;
+use crate::store::Store;
+use crate::store::events::StoredEvent;
+use bytes::Bytes;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+/// Events kept in memory for watchers that resume or fall behind.
+const RECENT: usize = 16_384;
+/// How far a watcher may fall behind its channel before it is resynced from the backlog.
+const CHANNEL_DEPTH: usize = 1_024;
+/// Database reads for a backlog go in pages of this many events.
+const BACKLOG_PAGE: i64 = 1_000;
+
+#[derive(Clone, Debug)]
+pub enum Push {
+    Event(Arc<LiveEvent>),
+    /// An SSE `presence` frame for one lot's watchers (no id: not part of the log).
+    Presence(Bytes),
+}
+
+/// Which events a watcher wants.
+#[derive(Clone, Debug)]
+pub enum Filter {
+    Lot(Uuid),
+    Lots(Arc<HashSet<Uuid>>),
+    All,
+}
+
+impl Filter {
+    pub fn matches(&self, lot: Uuid) -> bool {
+        match self {
+            Filter::Lot(id) => *id == lot,
+            Filter::Lots(ids) => ids.contains(&lot),
+            Filter::All => true,
+        }
+    }
+}
+
+pub struct LotChannel {
+    pub tx: broadcast::Sender<Push>,
+    /// Held streams on this lot, for presence.
+    pub watchers: AtomicUsize,
+}
+
+pub struct Hub {
+    store: Store,
+    site: broadcast::Sender<Push>,
+    pub(super) lots: Mutex<HashMap<Uuid, Arc<LotChannel>>>,
+    recent: RwLock<VecDeque<Arc<LiveEvent>>>,
+    latest: AtomicI64,
+    pub(super) max_streams: usize,
+    pub(super) held: AtomicUsize,
+    shutdown: watch::Sender<bool>,
+    pub metrics: Metrics,
+}
+
+impl Hub {
+    pub async fn new(store: Store, max_streams: usize) -> anyhow::Result<Arc<Hub>> {
+        let latest = store.latest_event_id().await?;
+        let (site, _) = broadcast::channel(CHANNEL_DEPTH);
+        let (shutdown, _) = watch::channel(false);
+        let hub = Arc::new(Hub {
+            store,
+            site,
+            lots: Mutex::new(HashMap::new()),
+            recent: RwLock::new(VecDeque::with_capacity(RECENT)),
+            latest: AtomicI64::new(latest),
+            max_streams,
+            held: AtomicUsize::new(0),
+            shutdown,
+            metrics: Metrics::default(),
+        });
+        super::presence::spawn(Arc::downgrade(&hub));
+        Ok(hub)
+    }
+
+    pub fn latest_id(&self) -> i64 {
+        self.latest.load(Ordering::Acquire)
+    }
+
+    /// Called by the auction house right after a commit, with the batch's events in id order.
+    pub fn publish(&self, events: &[StoredEvent]) {
+        let live: Vec<Arc<LiveEvent>> =
+            events.iter().map(|e| Arc::new(LiveEvent::new(e))).collect();
+        if let Ok(mut recent) = self.recent.write() {
+            for e in &live {
+                if recent.len() == RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back(e.clone());
+            }
+        }
+        if let Some(last) = live.last() {
+            self.latest.store(last.id, Ordering::Release);
+        }
+        let lots = self.lots.lock().ok();
+        for e in live {
+            self.metrics
+                .events_published
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(channel) = lots.as_ref().and_then(|l| l.get(&e.lot_id)) {
+                let _ = channel.tx.send(Push::Event(e.clone()));
+            }
+            let _ = self.site.send(Push::Event(e));
+        }
+    }
+
+    /// The channel a watcher listens on; subscribe before reading the backlog.
+    pub fn subscribe(
+        &self,
+        filter: &Filter,
+    ) -> (broadcast::Receiver<Push>, Option<Arc<LotChannel>>) {
+        match filter {
+            Filter::Lot(id) => {
+                let channel = self.lot_channel(*id);
+                (channel.tx.subscribe(), Some(channel))
+            }
+            _ => (self.site.subscribe(), None),
+        }
+    }
+
+    pub fn lot_channel(&self, id: Uuid) -> Arc<LotChannel> {
+        let mut lots = match self.lots.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        lots.entry(id)
+            .or_insert_with(|| {
+                Arc::new(LotChannel {
+                    tx: broadcast::channel(CHANNEL_DEPTH).0,
+                    watchers: AtomicUsize::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Every event after `after` that the filter wants, oldest first: from memory when the
+    /// recent buffer reaches back that far, otherwise from the database.
+    pub async fn backlog(
+        &self,
+        filter: &Filter,
+        after: i64,
+    ) -> Result<Vec<Arc<LiveEvent>>, sqlx::Error> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            if cursor >= self.latest_id() {
+                return Ok(out);
+            }
+            if let Some(from_memory) = self.from_memory(filter, cursor) {
+                out.extend(from_memory);
+                return Ok(out);
+            }
+            let lot = match filter {
+                Filter::Lot(id) => Some(*id),
+                _ => None,
+            };
+            let page = self.store.events_after(lot, cursor, BACKLOG_PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(out);
+            };
+            cursor = last.id;
+            let full = page.len() as i64 == BACKLOG_PAGE;
+            out.extend(
+                page.iter()
+                    .filter(|e| filter.matches(e.lot_id))
+                    .map(|e| Arc::new(LiveEvent::new(e))),
+            );
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// `None` when memory does not reach back to `after`.
+    fn from_memory(&self, filter: &Filter, after: i64) -> Option<Vec<Arc<LiveEvent>>> {
+        let recent = self.recent.read().ok()?;
+        let oldest = recent.front()?.id;
+        if oldest > after + 1 {
+            return None;
+        }
+        let start = recent.partition_point(|e| e.id <= after);
+        Some(
+            recent
+                .range(start..)
+                .filter(|e| filter.matches(e.lot_id))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Ends every held stream so browsers reconnect (elsewhere, or to the next server).
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+}

@@ -1,0 +1,143 @@
+//! Prometheus text for `/metrics`: held streams, events, delivery latency, bids.
+
+use super::hub::Hub;
+use super::limits::Transport;
+use actix_web::{HttpResponse, web};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in milliseconds.
+const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 150, 250, 500, 1000, 5000];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub sse: AtomicI64,
+    pub ndjson: AtomicI64,
+    pub longpoll: AtomicI64,
+    pub streams_refused: AtomicU64,
+    pub events_published: AtomicU64,
+    latency_buckets: [AtomicU64; 12],
+    latency_count: AtomicU64,
+    latency_sum_us: AtomicU64,
+    pub bids_accepted: AtomicU64,
+    pub bids_rejected: [AtomicU64; 5],
+}
+
+/// Reasons a bid is refused, in the order of `bids_rejected`.
+pub const REJECT_REASONS: [&str; 5] = [
+    "too_low",
+    "lot_not_open",
+    "auction_ended",
+    "forbidden",
+    "other",
+];
+
+impl Metrics {
+    pub fn gauge(&self, transport: Transport) -> &AtomicI64 {
+        match transport {
+            Transport::Sse => &self.sse,
+            Transport::Ndjson => &self.ndjson,
+            Transport::LongPoll => &self.longpoll,
+        }
+    }
+
+    /// From the event reaching the hub to its bytes handed to a watcher's connection.
+    pub fn observe_delivery(&self, latency: Duration) {
+        let ms = latency.as_millis() as u64;
+        if let Some(i) = BUCKETS_MS.iter().position(|b| ms <= *b) {
+            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us
+            .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn reject(&self, reason: &str) {
+        let i = REJECT_REASONS
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(4);
+        self.bids_rejected[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let load = |a: &AtomicI64| a.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP gavel_streams_held Live connections held, by transport."
+        );
+        let _ = writeln!(out, "# TYPE gavel_streams_held gauge");
+        for (name, g) in [
+            ("sse", &self.sse),
+            ("ndjson", &self.ndjson),
+            ("longpoll", &self.longpoll),
+        ] {
+            let _ = writeln!(
+                out,
+                "gavel_streams_held{{transport=\"{name}\"}} {}",
+                load(g)
+            );
+        }
+        let _ = writeln!(out, "# TYPE gavel_streams_refused_total counter");
+        let _ = writeln!(
+            out,
+            "gavel_streams_refused_total {}",
+            self.streams_refused.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# TYPE gavel_events_published_total counter");
+        let _ = writeln!(
+            out,
+            "gavel_events_published_total {}",
+            self.events_published.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gavel_delivery_latency_seconds From commit to a watcher's connection."
+        );
+        let _ = writeln!(out, "# TYPE gavel_delivery_latency_seconds histogram");
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS_MS.iter().enumerate() {
+            cumulative += self.latency_buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "gavel_delivery_latency_seconds_bucket{{le=\"{}\"}} {cumulative}",
+                *bound as f64 / 1000.0
+            );
+        }
+        let count = self.latency_count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "gavel_delivery_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "gavel_delivery_latency_seconds_sum {}",
+            self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "gavel_delivery_latency_seconds_count {count}");
+        let _ = writeln!(out, "# TYPE gavel_bids_accepted_total counter");
+        let _ = writeln!(
+            out,
+            "gavel_bids_accepted_total {}",
+            self.bids_accepted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# TYPE gavel_bids_rejected_total counter");
+        for (i, reason) in REJECT_REASONS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "gavel_bids_rejected_total{{reason=\"{reason}\"}} {}",
+                self.bids_rejected[i].load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}
+
+pub async fn serve(hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(hub.metrics.render())
+}

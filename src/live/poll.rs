@@ -1,0 +1,116 @@
+//! Long polling: answer at once when the client is behind, otherwise hold the request until
+//! the next event (woken by the hub, not a timer) or the timeout.
+
+use super::hub::{Filter, Hub, Push};
+use super::limits::Transport;
+use super::stream::{cursor, parse_lot_filter, public_lot};
+use crate::store::Store;
+use crate::web::error::AppError;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const DEFAULT_WAIT: u64 = 25;
+const MAX_WAIT: u64 = 55;
+
+#[derive(Deserialize)]
+pub struct PollQuery {
+    after: Option<String>,
+    timeout: Option<u64>,
+    lots: Option<String>,
+}
+
+pub async fn lot_poll(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    store: web::Data<Store>,
+    path: web::Path<String>,
+    query: web::Query<PollQuery>,
+) -> Result<HttpResponse, AppError> {
+    let lot = public_lot(&store, &path).await?;
+    poll(&req, hub.get_ref(), Filter::Lot(lot), &query).await
+}
+
+pub async fn site_poll(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    query: web::Query<PollQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = parse_lot_filter(query.lots.as_deref())?;
+    poll(&req, hub.get_ref(), filter, &query).await
+}
+
+fn answer(events: &[Arc<super::LiveEvent>], cursor: i64) -> HttpResponse {
+    let size: usize = events.iter().map(|e| e.line.len()).sum();
+    let mut body = Vec::with_capacity(size + 32);
+    body.extend_from_slice(b"{\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(e.json());
+    }
+    body.extend_from_slice(format!("],\"cursor\":{cursor}}}").as_bytes());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(body)
+}
+
+async fn poll(
+    req: &HttpRequest,
+    hub: &Arc<Hub>,
+    filter: Filter,
+    query: &PollQuery,
+) -> Result<HttpResponse, AppError> {
+    let Some(after) = cursor(req, query.after.as_deref())? else {
+        return Ok(answer(&[], hub.latest_id()));
+    };
+    let wait = Duration::from_secs(query.timeout.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
+    let (mut rx, channel) = hub.subscribe(&filter);
+    let backlog = hub.backlog(&filter, after).await?;
+    if let Some(last) = backlog.last() {
+        return Ok(answer(&backlog, last.id));
+    }
+    let _guard = hub.admit(Transport::LongPoll, channel)?;
+    let mut shutdown = hub.shutdown_signal();
+    let first = tokio::select! {
+        first = next_match(&mut rx, &filter, after) => first,
+        () = tokio::time::sleep(wait) => None,
+        _ = shutdown.changed() => None,
+    };
+    let Some(first) = first else {
+        return Ok(answer(&[], after));
+    };
+    // The event that woke us, and any that committed with it.
+    let mut events = vec![first];
+    while let Ok(Push::Event(e)) = rx.try_recv() {
+        if filter.matches(e.lot_id) && e.id > events.last().map_or(after, |l| l.id) {
+            events.push(e);
+        }
+    }
+    for e in &events {
+        hub.metrics.observe_delivery(e.published.elapsed());
+    }
+    let cursor = events.last().map_or(after, |e| e.id);
+    Ok(answer(&events, cursor))
+}
+
+async fn next_match(
+    rx: &mut broadcast::Receiver<Push>,
+    filter: &Filter,
+    after: i64,
+) -> Option<Arc<super::LiveEvent>> {
+    loop {
+        match rx.recv().await {
+            Ok(Push::Event(e)) if e.id > after && filter.matches(e.lot_id) => return Some(e),
+            Ok(_) => {}
+            // Lagged while waiting: the client is behind now, so answer empty-handed at once
+            // and let the next poll fetch the backlog.
+            Err(broadcast::error::RecvError::Lagged(_)) => return None,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Watcher counts, sent to each lot's watchers at most once a second when they change.
+
+use super::hub::{Hub, Push};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Weak;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub fn frame(lot: Uuid, watchers: usize) -> Bytes {
+    Bytes::from(format!(
+        "event: presence\ndata: {{\"lot_id\":\"{lot}\",\"watchers\":{watchers}}}\n\n"
+    ))
+}
+
+pub fn spawn(hub: Weak<Hub>) {
+    tokio::spawn(async move {
+        let mut sent: HashMap<Uuid, usize> = HashMap::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(hub) = hub.upgrade() else { return };
+            let Ok(mut lots) = hub.lots.lock() else {
+                continue;
+            };
+            // Channels nobody listens to any more are dropped here, under the same lock
+            // that subscribing takes, so none is dropped while someone joins.
+            lots.retain(|id, channel| {
+                let keep = channel.tx.receiver_count() > 0;
+                if !keep {
+                    sent.remove(id);
+                }
+                keep
+            });
+            for (id, channel) in lots.iter() {
+                let now = channel.watchers.load(Ordering::Relaxed);
+                if sent.get(id) != Some(&now) {
+                    sent.insert(*id, now);
+                    let _ = channel.tx.send(Push::Presence(frame(*id, now)));
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,251 @@
+//! SSE and NDJSON streams: subscribe, send the backlog after the client's cursor, then live
+//! events above the last id sent. That order is what makes "no gap, no duplicate" true.
+
+use super::hub::{Filter, Hub, Push};
+use super::limits::{StreamGuard, Transport};
+use super::presence;
+use crate::config::Settings;
+use crate::store::Store;
+use crate::web::error::AppError;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use serde::Deserialize;
+use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+use tokio::time::{Instant, Sleep};
+use uuid::Uuid;
+
+/// How long a browser waits before reconnecting.
+const RETRY: &[u8] = b"retry: 2000\n\n";
+
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    after: Option<String>,
+    lots: Option<String>,
+}
+
+fn wants_ndjson(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/x-ndjson"))
+}
+
+/// The client's cursor: `Last-Event-ID`, else `?after=`, else none (new events only).
+pub fn cursor(req: &HttpRequest, after: Option<&str>) -> Result<Option<i64>, AppError> {
+    let header = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty());
+    match header.or(after) {
+        None => Ok(None),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::field(
+                    "after",
+                    "invalid_cursor",
+                    "the cursor is an event id (a whole number)",
+                )
+            }),
+    }
+}
+
+pub fn parse_lot_filter(lots: Option<&str>) -> Result<Filter, AppError> {
+    match lots.filter(|l| !l.trim().is_empty()) {
+        None => Ok(Filter::All),
+        Some(list) => {
+            let ids: Result<HashSet<Uuid>, _> =
+                list.split(',').map(|s| Uuid::parse_str(s.trim())).collect();
+            ids.map(|ids| Filter::Lots(Arc::new(ids))).map_err(|_| {
+                AppError::field(
+                    "lots",
+                    "invalid_lots",
+                    "lots is a comma-separated list of lot ids",
+                )
+            })
+        }
+    }
+}
+
+/// Events exist only for lots that opened: pending and rejected offers have none.
+pub async fn public_lot(store: &Store, raw: &str) -> Result<Uuid, AppError> {
+    let id = Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
+    match store.lot(id).await? {
+        Some(lot) if lot.status.is_public() => Ok(id),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub async fn lot_events(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, AppError> {
+    let lot = public_lot(&store, &path).await?;
+    let after = cursor(&req, query.after.as_deref())?;
+    open(
+        &req,
+        hub.get_ref().clone(),
+        Filter::Lot(lot),
+        after,
+        settings.heartbeat,
+    )
+    .await
+}
+
+pub async fn site_events(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    settings: web::Data<Settings>,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = parse_lot_filter(query.lots.as_deref())?;
+    let after = cursor(&req, query.after.as_deref())?;
+    open(
+        &req,
+        hub.get_ref().clone(),
+        filter,
+        after,
+        settings.heartbeat,
+    )
+    .await
+}
+
+async fn open(
+    req: &HttpRequest,
+    hub: Arc<Hub>,
+    filter: Filter,
+    after: Option<i64>,
+    heartbeat: Duration,
+) -> Result<HttpResponse, AppError> {
+    let ndjson = wants_ndjson(req);
+    let transport = if ndjson {
+        Transport::Ndjson
+    } else {
+        Transport::Sse
+    };
+    // Subscribe first, then read the backlog: an event committed in between is in both,
+    // and the id check below sends it once.
+    let (rx, channel) = hub.subscribe(&filter);
+    let guard = hub.admit(transport, channel.clone())?;
+    let last_id = after.unwrap_or_else(|| hub.latest_id());
+    let backlog = hub.backlog(&filter, last_id).await?;
+
+    let mut pending: VecDeque<Bytes> = VecDeque::with_capacity(backlog.len() + 2);
+    if !ndjson {
+        pending.push_back(Bytes::from_static(RETRY));
+        if let (Filter::Lot(id), Some(channel)) = (&filter, &channel) {
+            let watchers = channel.watchers.load(std::sync::atomic::Ordering::Relaxed);
+            pending.push_back(presence::frame(*id, watchers));
+        }
+    }
+    let mut sent = last_id;
+    for e in backlog {
+        if e.id > sent {
+            sent = e.id;
+            pending.push_back(if ndjson {
+                e.line.clone()
+            } else {
+                e.sse.clone()
+            });
+        }
+    }
+    let watch = Watch {
+        hub: hub.clone(),
+        filter,
+        rx,
+        pending,
+        last_id: sent,
+        ndjson,
+        heartbeat,
+        beat: Box::pin(tokio::time::sleep(heartbeat)),
+        shutdown: hub.shutdown_signal(),
+        _guard: guard,
+    };
+    let body = futures_util::stream::unfold(watch, |mut w| async move {
+        w.next().await.map(|bytes| (Ok::<_, Infallible>(bytes), w))
+    });
+    let content_type = if ndjson {
+        "application/x-ndjson"
+    } else {
+        "text/event-stream"
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
+
+/// One watcher's whole state: a receiver, a timer, and what is queued for it.
+struct Watch {
+    hub: Arc<Hub>,
+    filter: Filter,
+    rx: broadcast::Receiver<Push>,
+    pending: VecDeque<Bytes>,
+    last_id: i64,
+    ndjson: bool,
+    heartbeat: Duration,
+    beat: Pin<Box<Sleep>>,
+    shutdown: watch::Receiver<bool>,
+    _guard: StreamGuard,
+}
+
+impl Watch {
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(bytes) = self.pending.pop_front() {
+                return Some(bytes);
+            }
+            if *self.shutdown.borrow() {
+                return None;
+            }
+            tokio::select! {
+                received = self.rx.recv() => match received {
+                    Ok(Push::Event(e)) => {
+                        if e.id > self.last_id && self.filter.matches(e.lot_id) {
+                            self.last_id = e.id;
+                            self.beat.as_mut().reset(Instant::now() + self.heartbeat);
+                            self.hub.metrics.observe_delivery(e.published.elapsed());
+                            return Some(if self.ndjson { e.line.clone() } else { e.sse.clone() });
+                        }
+                    }
+                    Ok(Push::Presence(frame)) => {
+                        if !self.ndjson {
+                            return Some(frame);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Fell behind the channel: catch up from the backlog, never wait.
+                        let backlog = self.hub.backlog(&self.filter, self.last_id).await.ok()?;
+                        for e in backlog {
+                            if e.id > self.last_id {
+                                self.last_id = e.id;
+                                self.pending.push_back(if self.ndjson { e.line.clone() } else { e.sse.clone() });
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                () = &mut self.beat => {
+                    self.beat.as_mut().reset(Instant::now() + self.heartbeat);
+                    return Some(Bytes::from_static(if self.ndjson { b"\n" } else { b":\n\n" }));
+                }
+                _ = self.shutdown.changed() => return None,
+            }
+        }
+    }
+}
