@@ -155,8 +155,8 @@ impl Hub {
             if cursor >= self.latest_id() {
                 return Ok(out);
             }
-            if let Some(from_memory) = self.from_memory(filter, cursor) {
-                out.extend(from_memory);
+            if let Some(recent_after) = self.recent_after(filter, cursor) {
+                out.extend(recent_after);
                 return Ok(out);
             }
             let lot = match filter {
@@ -181,7 +181,7 @@ impl Hub {
     }
 
     /// `None` when memory does not reach back to `after`.
-    fn from_memory(&self, filter: &Filter, after: i64) -> Option<Vec<Arc<LiveEvent>>> {
+    fn recent_after(&self, filter: &Filter, after: i64) -> Option<Vec<Arc<LiveEvent>>> {
         let recent = self.recent.read().ok()?;
         let oldest = recent.front()?.id;
         if oldest > after + 1 {

@@ -2,7 +2,12 @@
 
 use actix_web::{HttpResponse, web};
 
-const FILES: [(&str, &str, &str); 3] = [
+const FILES: [(&str, &str, &str); 4] = [
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/live.js"),
+    ),
     (
         "gavel.css",
         "text/css; charset=utf-8",

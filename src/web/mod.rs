@@ -3,6 +3,7 @@
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod bids;
 pub mod csrf;
 pub mod error;
 pub mod pages;

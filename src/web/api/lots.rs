@@ -242,6 +242,7 @@ fn parse_bid_amounts(body: &Value) -> Result<(Cents, Option<Cents>), AppError> {
 #[tracing::instrument(skip_all)]
 async fn place_bid(
     house: web::Data<AuctionHouse>,
+    hub: web::Data<std::sync::Arc<crate::live::Hub>>,
     caller: ApiCaller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -249,20 +250,13 @@ async fn place_bid(
     let user = caller.require_role(Role::can_bid)?;
     let lot_id = parse_id(&path)?;
     let (amount, max) = parse_bid_amounts(&body)?;
-    let receipt = house
-        .bid(
-            lot_id,
-            BidRequest {
-                bidder: user.as_ref(),
-                amount,
-                max,
-            },
-        )
-        .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "bid": BidJson::new(&receipt.bid, receipt.event_id),
-        "lot": lot_json(&receipt.lot, Some(&user)),
-    })))
+    let request = BidRequest {
+        bidder: user.as_ref(),
+        amount,
+        max,
+    };
+    let receipt = crate::web::bids::place_bid(&house, &hub, lot_id, request).await?;
+    Ok(HttpResponse::Created().json(crate::web::bids::receipt_json(&receipt, Some(&user))))
 }
 
 #[derive(Deserialize)]

@@ -4,16 +4,19 @@ use super::{Layout, PageError, check_csrf, render, see_other};
 use crate::auction::{AuctionHouse, HouseError};
 use crate::config::Settings;
 use crate::domain::{BidRejected, BidRequest, Cents, LotStatus, Role};
+use crate::live::Hub;
 use crate::store::Store;
 use crate::store::users::User;
 use crate::web::api::lots::{is_privileged, visible};
 use crate::web::auth::Viewer;
+use crate::web::bids::place_bid;
 use crate::web::error::AppError;
 use crate::web::view::{BidView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// How many bids a lot page lists.
@@ -30,6 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct IndexPage {
     layout: Layout,
     lots: Vec<LotView>,
+    /// The site's latest event id, read before the lots: the list's live stream resumes here.
+    cursor: i64,
 }
 
 async fn index(
@@ -37,10 +42,13 @@ async fn index(
     viewer: Viewer,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    hub: web::Data<Arc<Hub>>,
 ) -> Result<HttpResponse, PageError> {
     let now = settings.clock.now();
+    let cursor = hub.latest_id();
     let lots = store.lots_by_status(LotStatus::Open, 500).await?;
     let page = IndexPage {
+        cursor,
         layout: Layout::new(&req, viewer.0.as_ref(), "Live lots"),
         lots: lots
             .iter()
@@ -140,22 +148,47 @@ struct BidForm {
     amount: String,
 }
 
+/// Scripts ask for JSON (`Accept: application/json`) and get the API's answers.
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+#[expect(clippy::too_many_arguments, reason = "one extractor each")]
 async fn bid(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     house: web::Data<AuctionHouse>,
+    hub: web::Data<Arc<Hub>>,
     path: web::Path<String>,
     form: web::Form<BidForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = lot_id(&path)?;
+    let json = wants_json(&req);
     let Some(user) = viewer.0 else {
+        if json {
+            return Ok(AppError::Unauthenticated.error_response());
+        }
         return Ok(see_other(&format!("/login?next=/lots/{id}")));
     };
-    check_csrf(&req, &form.csrf)?;
+    if let Err(e) = check_csrf(&req, &form.csrf) {
+        return if json {
+            Ok(e.0.error_response())
+        } else {
+            Err(e)
+        };
+    }
     if !user.role.can_bid() {
-        return Err(AppError::Forbidden("admins do not bid").into());
+        let err = AppError::Forbidden("admins do not bid");
+        return if json {
+            Ok(err.error_response())
+        } else {
+            Err(err.into())
+        };
     }
     let refused = |status: StatusCode, message: String| {
         lot_page(
@@ -173,6 +206,11 @@ async fn bid(
     };
     let amount = match Cents::parse_units(&form.amount) {
         Ok(a) => a,
+        Err(e) if json => {
+            return Ok(
+                AppError::InvalidAmount(format!("that amount does not work: {e}")).error_response(),
+            );
+        }
         Err(e) => {
             return refused(
                 StatusCode::BAD_REQUEST,
@@ -186,7 +224,16 @@ async fn bid(
         amount,
         max: None,
     };
-    match house.bid(id, request).await {
+    let result = place_bid(&house, &hub, id, request).await;
+    if json {
+        return Ok(match result {
+            Ok(receipt) => {
+                HttpResponse::Created().json(crate::web::bids::receipt_json(&receipt, Some(&user)))
+            }
+            Err(e) => AppError::from(e).error_response(),
+        });
+    }
+    match result {
         Ok(_) => Ok(see_other(&format!("/lots/{id}?notice=bid"))),
         Err(HouseError::Bid(BidRejected::TooLow { min_next })) => {
             let msg = format!(

@@ -46,13 +46,18 @@ pub struct Layout {
     pub csrf: String,
     pub currency: String,
     pub notice: String,
+    /// The server's clock at render time, so countdowns follow it rather than the device's.
+    pub server_now: String,
 }
 
 impl Layout {
     pub fn new(req: &HttpRequest, user: Option<&User>, title: impl Into<String>) -> Self {
-        let currency = req
-            .app_data::<web::Data<Settings>>()
+        let settings = req.app_data::<web::Data<Settings>>();
+        let currency = settings
             .map(|s| s.currency.code().to_owned())
+            .unwrap_or_default();
+        let server_now = settings
+            .map(|s| crate::domain::json::rfc3339(s.clock.now()))
             .unwrap_or_default();
         Layout {
             title: title.into(),
@@ -66,6 +71,7 @@ impl Layout {
             csrf: csrf::token(req),
             currency,
             notice: notice(req),
+            server_now,
         }
     }
 }
@@ -169,6 +175,7 @@ impl ResponseError for PageError {
                 csrf: String::new(),
                 currency: String::new(),
                 notice: String::new(),
+                server_now: String::new(),
             },
             heading: heading.into(),
             message: self.0.message(),
