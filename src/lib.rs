@@ -71,6 +71,8 @@ impl Application {
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })
+        // A watcher that hangs up is dropped at once, not at the next heartbeat.
+        .h1_allow_half_closed(false)
         .backlog(4096)
         .max_connection_rate(4096)
         .shutdown_timeout(10)

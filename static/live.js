@@ -44,6 +44,7 @@
     }
     text("min-next-bid", fmt(lot.min_next_bid_cents));
     text("bid-count", lot.bid_count);
+    if (lot.leader) text("leader", lot.leader.username);
     var help = document.getElementById("bid-help");
     if (help) help.textContent = "Enter " + fmt(lot.min_next_bid_cents) + " or more.";
     var amount = document.getElementById("amount");

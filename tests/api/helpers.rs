@@ -15,6 +15,7 @@ pub struct TestApp {
     pub clock: Clock,
     pub db_url: String,
     pub dir: TempDir,
+    pub hub: std::sync::Arc<gavel::live::Hub>,
     handle: actix_web::dev::ServerHandle,
     running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -23,6 +24,10 @@ pub struct Options {
     pub manual_clock: bool,
     pub soft_close_secs: u64,
     pub admin: Option<(String, String)>,
+    pub heartbeat_secs: u64,
+    pub max_streams: Option<usize>,
+    /// Serve on this port (to restart "the same" server); 0 picks a free one.
+    pub port: u16,
 }
 
 impl Default for Options {
@@ -31,6 +36,9 @@ impl Default for Options {
             manual_clock: false,
             soft_close_secs: 120,
             admin: None,
+            heartbeat_secs: 15,
+            max_streams: None,
+            port: 0,
         }
     }
 }
@@ -61,9 +69,13 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
     settings.clock = clock.clone();
     settings.soft_close = Duration::from_secs(options.soft_close_secs);
     settings.admin = options.admin;
+    settings.heartbeat = Duration::from_secs(options.heartbeat_secs);
+    settings.max_streams = options.max_streams;
+    settings.bind = format!("127.0.0.1:{}", options.port);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store.clone();
+    let hub = app.hub.clone();
     let handle = app.handle();
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -73,6 +85,7 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
         clock,
         db_url,
         dir,
+        hub,
         handle,
         running,
     }
@@ -80,14 +93,34 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
 
 impl TestApp {
     /// Stops this server, runs `meanwhile`, then starts a new one on the same database and clock.
-    pub async fn restart_after(mut self, meanwhile: impl FnOnce()) -> TestApp {
+    pub async fn restart_after(self, meanwhile: impl FnOnce()) -> TestApp {
+        self.restart_with(meanwhile, Options::default()).await
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Stops the server the way an operator does (streams end, requests finish).
+    pub async fn stop(&mut self) {
+        self.hub.shut_down();
+        self.handle.stop(true).await;
+        let _ = (&mut self.running).await;
+    }
+
+    pub async fn restart_with(mut self, meanwhile: impl FnOnce(), options: Options) -> TestApp {
+        self.hub.shut_down();
         self.handle.stop(true).await;
         let _ = (&mut self.running).await;
         meanwhile();
         let TestApp {
             dir, db_url, clock, ..
         } = self;
-        start(dir, db_url, clock, Options::default()).await
+        start(dir, db_url, clock, options).await
     }
 
     pub fn url(&self, path: &str) -> String {

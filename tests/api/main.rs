@@ -6,5 +6,7 @@ mod bidding;
 mod closing;
 mod concurrency;
 mod helpers;
+mod live;
 mod lots;
 mod pages;
+mod sse;
