@@ -174,10 +174,13 @@
   }
 
   function startPolling() {
-    var delay = 1000;
+    var delay = 1000, first = true;
     function loop() {
       if (stopped) return;
-      fetch(pollUrl + "?after=" + cursor + "&timeout=25", { headers: { Accept: "application/json" }, cache: "no-store" })
+      // The first poll answers at once, so the page knows it is connected.
+      var wait = first ? 0 : 25;
+      first = false;
+      fetch(pollUrl + "?after=" + cursor + "&timeout=" + wait, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
         .then(function (data) {
           setState("live");
@@ -188,6 +191,7 @@
         })
         .catch(function () {
           setState(navigator.onLine === false ? "offline" : "reconnecting");
+          first = true;
           setTimeout(loop, delay);
           delay = Math.min(delay * 2, 10000);
         });

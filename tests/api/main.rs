@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bidding;
+mod browser;
 mod closing;
 mod concurrency;
 mod helpers;
