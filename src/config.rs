@@ -48,6 +48,9 @@ pub struct Settings {
     pub clock: Clock,
     /// Whether session cookies carry `Secure` (off for plain-HTTP local serving).
     pub secure_cookies: bool,
+    /// A client that takes none of what we send for this long is disconnected by the kernel
+    /// (TCP_USER_TIMEOUT), so a watcher that never reads cannot hold memory forever.
+    pub stalled_after: Duration,
 }
 
 impl Settings {
@@ -73,6 +76,7 @@ impl Settings {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             clock: Clock::system(),
             secure_cookies: false,
+            stalled_after: Duration::from_secs(30),
         })
     }
 
@@ -90,6 +94,7 @@ impl Settings {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             clock: Clock::system(),
             secure_cookies: false,
+            stalled_after: Duration::from_secs(30),
         }
     }
 }

@@ -60,6 +60,7 @@ impl Application {
             aweb::Data::new(settings.clone()),
             aweb::Data::new(hub.clone()),
         );
+        let stalled_after = settings.stalled_after;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(web::csrf::ensure_cookie))
@@ -71,6 +72,7 @@ impl Application {
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })
+        .on_connect(move |conn, _| live::drop_when_stalled(conn, stalled_after))
         // A watcher that hangs up is dropped at once, not at the next heartbeat.
         .h1_allow_half_closed(false)
         .backlog(4096)

@@ -142,22 +142,21 @@ impl Hub {
             .clone()
     }
 
-    /// Every event after `after` that the filter wants, oldest first: from memory when the
-    /// recent buffer reaches back that far, otherwise from the database.
-    pub async fn backlog(
+    /// One page of the events after `after` that the filter wants: from memory when the recent
+    /// buffer reaches back that far, otherwise from the database. Returns the events, the id
+    /// scanned up to (the next `after`), and whether that reached the latest event.
+    pub async fn backlog_page(
         &self,
         filter: &Filter,
         after: i64,
-    ) -> Result<Vec<Arc<LiveEvent>>, sqlx::Error> {
-        let mut out = Vec::new();
+    ) -> Result<(Vec<Arc<LiveEvent>>, i64, bool), sqlx::Error> {
         let mut cursor = after;
         loop {
             if cursor >= self.latest_id() {
-                return Ok(out);
+                return Ok((Vec::new(), cursor, true));
             }
-            if let Some(recent_after) = self.recent_after(filter, cursor) {
-                out.extend(recent_after);
-                return Ok(out);
+            if let Some((events, upto, done)) = self.recent_after(filter, cursor) {
+                return Ok((events, upto, done));
             }
             let lot = match filter {
                 Filter::Lot(id) => Some(*id),
@@ -165,36 +164,46 @@ impl Hub {
             };
             let page = self.store.events_after(lot, cursor, BACKLOG_PAGE).await?;
             let Some(last) = page.last() else {
-                return Ok(out);
+                return Ok((Vec::new(), cursor, true));
             };
             cursor = last.id;
-            let full = page.len() as i64 == BACKLOG_PAGE;
-            out.extend(
-                page.iter()
-                    .filter(|e| filter.matches(e.lot_id))
-                    .map(|e| Arc::new(LiveEvent::new(e))),
-            );
-            if !full {
-                return Ok(out);
+            let done = (page.len() as i64) < BACKLOG_PAGE;
+            let events: Vec<Arc<LiveEvent>> = page
+                .iter()
+                .filter(|e| filter.matches(e.lot_id))
+                .map(|e| Arc::new(LiveEvent::new(e)))
+                .collect();
+            // A filtered page may hold nothing for this watcher: read on.
+            if !events.is_empty() || done {
+                return Ok((events, cursor, done));
             }
         }
     }
 
-    /// `None` when memory does not reach back to `after`.
-    fn recent_after(&self, filter: &Filter, after: i64) -> Option<Vec<Arc<LiveEvent>>> {
+    /// `None` when memory does not reach back to `after`; at most one page.
+    fn recent_after(
+        &self,
+        filter: &Filter,
+        after: i64,
+    ) -> Option<(Vec<Arc<LiveEvent>>, i64, bool)> {
         let recent = self.recent.read().ok()?;
         let oldest = recent.front()?.id;
         if oldest > after + 1 {
             return None;
         }
         let start = recent.partition_point(|e| e.id <= after);
-        Some(
-            recent
-                .range(start..)
-                .filter(|e| filter.matches(e.lot_id))
-                .cloned()
-                .collect(),
-        )
+        let mut events = Vec::new();
+        let mut upto = after;
+        for e in recent.range(start..) {
+            if events.len() as i64 == BACKLOG_PAGE {
+                return Some((events, upto, false));
+            }
+            upto = e.id;
+            if filter.matches(e.lot_id) {
+                events.push(e.clone());
+            }
+        }
+        Some((events, upto, true))
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -10,7 +10,7 @@ mod stream;
 
 pub use event::LiveEvent;
 pub use hub::{Filter, Hub, Push};
-pub use limits::{Transport, default_max_streams};
+pub use limits::{Transport, default_max_streams, drop_when_stalled};
 
 use actix_web::web;
 

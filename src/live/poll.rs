@@ -70,10 +70,11 @@ async fn poll(
     };
     let wait = Duration::from_secs(query.timeout.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
     let (mut rx, channel) = hub.subscribe(&filter);
-    let backlog = hub.backlog(&filter, after).await?;
-    if let Some(last) = backlog.last() {
-        return Ok(answer(&backlog, last.id));
+    let (backlog, scanned, _) = hub.backlog_page(&filter, after).await?;
+    if !backlog.is_empty() {
+        return Ok(answer(&backlog, scanned));
     }
+    let after = scanned;
     let _guard = hub.admit(Transport::LongPoll, channel)?;
     let mut shutdown = hub.shutdown_signal();
     let first = tokio::select! {

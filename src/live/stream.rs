@@ -142,7 +142,9 @@ async fn open(
     let (rx, channel) = hub.subscribe(&filter);
     let guard = hub.admit(transport, channel.clone())?;
     let last_id = after.unwrap_or_else(|| hub.latest_id());
-    let backlog = hub.backlog(&filter, last_id).await?;
+    // The first page now, so a bad database answers with an error rather than a dead stream;
+    // the rest is read page by page as the client takes it.
+    let (backlog, scanned, caught_up) = hub.backlog_page(&filter, last_id).await?;
 
     let mut pending: VecDeque<Bytes> = VecDeque::with_capacity(backlog.len() + 2);
     if !ndjson {
@@ -152,23 +154,20 @@ async fn open(
             pending.push_back(presence::frame(*id, watchers));
         }
     }
-    let mut sent = last_id;
     for e in backlog {
-        if e.id > sent {
-            sent = e.id;
-            pending.push_back(if ndjson {
-                e.line.clone()
-            } else {
-                e.sse.clone()
-            });
-        }
+        pending.push_back(if ndjson {
+            e.line.clone()
+        } else {
+            e.sse.clone()
+        });
     }
     let watch = Watch {
         hub: hub.clone(),
         filter,
         rx,
         pending,
-        last_id: sent,
+        last_id: scanned,
+        catching_up: !caught_up,
         ndjson,
         heartbeat,
         beat: Box::pin(tokio::time::sleep(heartbeat)),
@@ -196,7 +195,10 @@ struct Watch {
     filter: Filter,
     rx: broadcast::Receiver<Push>,
     pending: VecDeque<Bytes>,
+    /// Every event up to here was sent or did not match.
     last_id: i64,
+    /// Reading the backlog a page at a time, so a far-behind client never holds it all.
+    catching_up: bool,
     ndjson: bool,
     heartbeat: Duration,
     beat: Pin<Box<Sleep>>,
@@ -213,6 +215,23 @@ impl Watch {
             if *self.shutdown.borrow() {
                 return None;
             }
+            if self.catching_up {
+                let (events, scanned, done) = self
+                    .hub
+                    .backlog_page(&self.filter, self.last_id)
+                    .await
+                    .ok()?;
+                self.last_id = scanned;
+                self.catching_up = !done;
+                self.pending.extend(events.iter().map(|e| {
+                    if self.ndjson {
+                        e.line.clone()
+                    } else {
+                        e.sse.clone()
+                    }
+                }));
+                continue;
+            }
             tokio::select! {
                 received = self.rx.recv() => match received {
                     Ok(Push::Event(e)) => {
@@ -228,16 +247,8 @@ impl Watch {
                             return Some(frame);
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Fell behind the channel: catch up from the backlog, never wait.
-                        let backlog = self.hub.backlog(&self.filter, self.last_id).await.ok()?;
-                        for e in backlog {
-                            if e.id > self.last_id {
-                                self.last_id = e.id;
-                                self.pending.push_back(if self.ndjson { e.line.clone() } else { e.sse.clone() });
-                            }
-                        }
-                    }
+                    // Fell behind the channel: catch up from the backlog; publishing never waits.
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 () = &mut self.beat => {

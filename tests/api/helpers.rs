@@ -26,6 +26,7 @@ pub struct Options {
     pub admin: Option<(String, String)>,
     pub heartbeat_secs: u64,
     pub max_streams: Option<usize>,
+    pub stalled_after_secs: u64,
     /// Serve on this port (to restart "the same" server); 0 picks a free one.
     pub port: u16,
 }
@@ -39,6 +40,7 @@ impl Default for Options {
             heartbeat_secs: 15,
             max_streams: None,
             port: 0,
+            stalled_after_secs: 30,
         }
     }
 }
@@ -71,6 +73,7 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
     settings.admin = options.admin;
     settings.heartbeat = Duration::from_secs(options.heartbeat_secs);
     settings.max_streams = options.max_streams;
+    settings.stalled_after = Duration::from_secs(options.stalled_after_secs);
     settings.bind = format!("127.0.0.1:{}", options.port);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -398,3 +398,92 @@ async fn pending_lots_have_no_stream() {
         .expect("answer");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_client_that_never_reads_is_dropped() {
+    let app = spawn_with(Options {
+        stalled_after_secs: 2,
+        ..Options::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let seller = app.user("sam", "seller").await;
+    // A long description makes every event about 10 KB, so the socket buffers fill quickly.
+    let body = serde_json::json!({
+        "title": "Heavy", "description": "x".repeat(9_000),
+        "starting_price_cents": 100, "duration_secs": 3_600
+    });
+    let lot: Value = app
+        .post_json("/api/v1/lots", Some(&seller), body)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let lot = lot["id"].as_str().expect("id").to_owned();
+    app.post_json(
+        &format!("/api/v1/lots/{lot}/approve"),
+        Some(&admin),
+        serde_json::json!({}),
+    )
+    .await;
+
+    // A raw socket with a tiny receive buffer that sends its request and never reads.
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    let addr: std::net::SocketAddr = app
+        .address
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
+    socket.connect(&addr.into()).expect("connect");
+    let mut stalled: std::net::TcpStream = socket.into();
+    use std::io::Write;
+    write!(
+        stalled,
+        "GET /lots/{lot}/events HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .expect("request");
+    let held = || {
+        app.hub
+            .metrics
+            .sse
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    for _ in 0..50 {
+        if held() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(held(), 1, "the stalled client is held at first");
+
+    // Several megabytes of events: far more than the client takes.
+    let bidders: Vec<String> = futures_util::future::join_all((0..4).map(|i| {
+        let app = &app;
+        async move { app.user(&format!("bidder{i}"), "bidder").await }
+    }))
+    .await;
+    let mut price = 100;
+    for round in 0..150 {
+        let res = app.bid(&bidders[round % 4], &lot, price).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.expect("json");
+        price = body["lot"]["min_next_bid_cents"].as_i64().expect("min");
+    }
+    // A reading watcher still gets everything at once meanwhile.
+    let mut reader = stream(&app, &format!("/lots/{lot}/events?after=0"), None).await;
+    assert_eq!(
+        reader.drain_events(Duration::from_millis(500)).await.len(),
+        151
+    );
+
+    for _ in 0..200 {
+        if held() == 1 {
+            break; // only the reader is left
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(held(), 1, "the client that never read was dropped");
+    drop(stalled);
+}
