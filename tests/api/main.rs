@@ -8,6 +8,7 @@ mod closing;
 mod concurrency;
 mod helpers;
 mod live;
+mod load;
 mod lots;
 mod pages;
 mod sse;

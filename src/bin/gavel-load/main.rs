@@ -1,0 +1,395 @@
+//! gavel-load: watchers over SSE and long polling spread over worker processes and source
+//! addresses, bids at a set rate, and for every watcher when each bid's event arrived.
+//! Sends traffic only to the server it is given (meant for loopback), bounded in count and time.
+
+mod http;
+mod worker;
+
+use clap::Parser;
+use http::now_us;
+use serde_json::{Value, json};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use worker::Kind;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gavel-load",
+    about = "Load and delivery check for a running Gavel"
+)]
+struct Args {
+    /// The server (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    server: SocketAddr,
+    /// An admin's `name:password`, to approve the lots it creates.
+    #[arg(long, default_value = "root:load-admin-password")]
+    admin: String,
+    #[arg(long, default_value_t = 1)]
+    lots: usize,
+    /// Watchers per lot.
+    #[arg(long, default_value_t = 100)]
+    watchers: usize,
+    /// sse, longpoll or both (half each).
+    #[arg(long, default_value = "sse")]
+    transport: String,
+    #[arg(long, default_value_t = 20)]
+    bids: usize,
+    #[arg(long, default_value_t = 250)]
+    interval_ms: u64,
+    /// Worker processes (one holds at most ~19,900 sockets here).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Source addresses 127.0.0.1 .. 127.0.0.K, one per worker in turn.
+    #[arg(long, default_value_t = 1)]
+    sources: usize,
+    /// The server's process id, to read its memory and CPU.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// How long to wait for the last deliveries after the last bid.
+    #[arg(long, default_value_t = 2000)]
+    settle_ms: u64,
+    #[arg(long, hide = true)]
+    worker: bool,
+    /// Worker plan: lot:cursor:count:kind;...
+    #[arg(long, hide = true, default_value = "")]
+    plan: String,
+    #[arg(long, hide = true)]
+    source: Option<IpAddr>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.server.ip().is_loopback(),
+        "gavel-load only sends traffic to loopback addresses"
+    );
+    if let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) {
+        let _ = limit;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if args.worker {
+        let watchers = parse_plan(&args.plan)?;
+        runtime.block_on(worker::run(worker::WorkerArgs {
+            server: args.server,
+            source: args.source,
+            watchers,
+        }))
+    } else {
+        runtime.block_on(coordinate(args))
+    }
+}
+
+fn parse_plan(plan: &str) -> anyhow::Result<Vec<(String, i64, usize, Kind)>> {
+    plan.split(';')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let parts: Vec<&str> = p.split(':').collect();
+            anyhow::ensure!(parts.len() == 4, "bad plan entry {p}");
+            let kind = if parts[3] == "sse" {
+                Kind::Sse
+            } else {
+                Kind::LongPoll
+            };
+            Ok((
+                parts[0].to_owned(),
+                parts[1].parse()?,
+                parts[2].parse()?,
+                kind,
+            ))
+        })
+        .collect()
+}
+
+async fn api(
+    conn: &mut tokio::net::TcpStream,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> anyhow::Result<(u16, Value)> {
+    let text = body.to_string();
+    let res = http::request(conn, method, path, token, Some(&text)).await?;
+    let value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
+    Ok((res.status, value))
+}
+
+async fn token(
+    conn: &mut tokio::net::TcpStream,
+    name: &str,
+    password: &str,
+    role: Option<&str>,
+) -> anyhow::Result<String> {
+    if let Some(role) = role {
+        let (status, body) = api(
+            conn,
+            "POST",
+            "/api/v1/users",
+            None,
+            json!({"username": name, "password": password, "role": role}),
+        )
+        .await?;
+        anyhow::ensure!(status == 201, "could not create {name}: {body}");
+    }
+    let (status, body) = api(
+        conn,
+        "POST",
+        "/api/v1/tokens",
+        None,
+        json!({"username": name, "password": password}),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "could not log in {name}: {body}");
+    Ok(body["token"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Resident memory (bytes) and CPU time (seconds) of a process.
+fn process_stats(pid: Option<u32>) -> Option<(u64, f64)> {
+    let pid = pid?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some((rss_kib * 1024, ticks / 100.0))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+async fn coordinate(args: Args) -> anyhow::Result<()> {
+    let run = std::process::id();
+    let mut conn = http::connect(args.server, None).await?;
+    let (admin_name, admin_pw) = args
+        .admin
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--admin is name:password"))?;
+    let admin = token(&mut conn, admin_name, admin_pw, None).await?;
+    let seller = token(
+        &mut conn,
+        &format!("load-seller-{run}"),
+        "load-password",
+        Some("seller"),
+    )
+    .await?;
+    let bidder = token(
+        &mut conn,
+        &format!("load-bidder-{run}"),
+        "load-password",
+        Some("bidder"),
+    )
+    .await?;
+
+    let mut lots: Vec<(String, i64, i64)> = Vec::new(); // id, cursor, next amount
+    for i in 0..args.lots {
+        let (status, lot) = api(&mut conn, "POST", "/api/v1/lots", Some(&seller),
+            json!({"title": format!("Load lot {i}"), "description": "", "starting_price_cents": 100, "duration_secs": 86_400})).await?;
+        anyhow::ensure!(status == 201, "could not create a lot: {lot}");
+        let id = lot["id"].as_str().unwrap_or_default().to_owned();
+        let (status, opened) = api(
+            &mut conn,
+            "POST",
+            &format!("/api/v1/lots/{id}/approve"),
+            Some(&admin),
+            json!({}),
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "could not approve: {opened}");
+        lots.push((id, opened["last_event_id"].as_i64().unwrap_or(0), 100));
+    }
+
+    // Spread every lot's watchers over the workers.
+    let kinds: Vec<(&str, usize)> = match args.transport.as_str() {
+        "both" => vec![
+            ("sse", args.watchers / 2),
+            ("longpoll", args.watchers - args.watchers / 2),
+        ],
+        "longpoll" => vec![("longpoll", args.watchers)],
+        _ => vec![("sse", args.watchers)],
+    };
+    let workers = args.workers.max(1);
+    let mut plans = vec![String::new(); workers];
+    for (id, cursor, _) in &lots {
+        for (kind, n) in &kinds {
+            for (w, plan) in plans.iter_mut().enumerate() {
+                let share = n / workers + usize::from(w < n % workers);
+                if share > 0 {
+                    plan.push_str(&format!("{id}:{cursor}:{share}:{kind};"));
+                }
+            }
+        }
+    }
+
+    let before = process_stats(args.pid);
+    let ramp = Instant::now();
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for (w, plan) in plans.iter().enumerate() {
+        let source = format!("127.0.0.{}", 1 + w % args.sources.max(1));
+        let mut child = tokio::process::Command::new(&exe)
+            .args([
+                "--worker",
+                "--server",
+                &args.server.to_string(),
+                "--plan",
+                plan,
+                "--source",
+                &source,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no worker stdout"))?;
+        children.push((child, BufReader::new(stdout).lines()));
+    }
+    let (mut connected, mut failed) = (0usize, 0usize);
+    for (_, lines) in &mut children {
+        let line = lines.next_line().await?.unwrap_or_default();
+        let parts: Vec<&str> = line.split(' ').collect();
+        anyhow::ensure!(parts.first() == Some(&"ready"), "worker said {line:?}");
+        connected += parts
+            .get(1)
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0);
+        failed += parts
+            .get(2)
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0);
+    }
+    let ramp_ms = ramp.elapsed().as_millis();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let attached = process_stats(args.pid);
+
+    let mut placed: Vec<(i64, String, u64)> = Vec::new();
+    let mut request_us: Vec<u64> = Vec::new();
+    for i in 0..args.bids {
+        let lot = i % lots.len();
+        let path = format!("/api/v1/lots/{}/bids", lots[lot].0);
+        let start = now_us();
+        let (status, body) = api(
+            &mut conn,
+            "POST",
+            &path,
+            Some(&bidder),
+            json!({"amount_cents": lots[lot].2}),
+        )
+        .await?;
+        request_us.push(now_us().saturating_sub(start));
+        if status == 201 {
+            placed.push((
+                body["bid"]["event_id"].as_i64().unwrap_or(0),
+                lots[lot].0.clone(),
+                start,
+            ));
+        }
+        lots[lot].2 = body["lot"]["min_next_bid_cents"]
+            .as_i64()
+            .or_else(|| body["error"]["min_next_bid_cents"].as_i64())
+            .unwrap_or(lots[lot].2 + 100);
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
+    let after = process_stats(args.pid);
+
+    let mut expectations = String::new();
+    for (id, lot, start) in &placed {
+        expectations.push_str(&format!("{id} {lot} {start}\n"));
+    }
+    expectations.push_str("end\n");
+    let (mut delivered, mut missing, mut duplicated, mut reordered) = (0u64, 0u64, 0u64, 0u64);
+    let mut latencies: Vec<u64> = Vec::new();
+    for (child, lines) in &mut children {
+        if let Some(stdin) = child.stdin.as_mut() {
+            stdin.write_all(expectations.as_bytes()).await?;
+        }
+        let line = lines.next_line().await?.unwrap_or_default();
+        let parts: Vec<&str> = line.splitn(6, ' ').collect();
+        anyhow::ensure!(parts.first() == Some(&"result"), "worker said {line:?}");
+        let n = |i: usize| {
+            parts
+                .get(i)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        delivered += n(1);
+        missing += n(2);
+        duplicated += n(3);
+        reordered += n(4);
+        latencies.extend(
+            parts
+                .get(5)
+                .unwrap_or(&"")
+                .split(',')
+                .filter_map(|s| s.parse::<u64>().ok()),
+        );
+        let _ = child.kill().await;
+    }
+    latencies.sort_unstable();
+    request_us.sort_unstable();
+
+    let held = connected.max(1) as f64;
+    let per_conn = match (before, attached) {
+        (Some((b, _)), Some((a, _))) => Some((a as f64 - b as f64) / held),
+        _ => None,
+    };
+    let cpu_per_event_us = match (attached, after) {
+        (Some((_, c0)), Some((_, c1))) if delivered > 0 => Some((c1 - c0) * 1e6 / delivered as f64),
+        _ => None,
+    };
+    let report = json!({
+        "lots": args.lots, "watchers_per_lot": args.watchers, "transport": args.transport,
+        "workers": workers, "connected": connected, "failed": failed, "ramp_up_ms": ramp_ms,
+        "bids_placed": placed.len(), "deliveries": delivered, "expected": placed.len() as u64 * (connected as u64 / args.lots.max(1) as u64),
+        "missing": missing, "duplicated": duplicated, "out_of_order": reordered,
+        "delivery_ms": {"p50": percentile(&latencies, 0.5), "p90": percentile(&latencies, 0.9), "p99": percentile(&latencies, 0.99), "max": percentile(&latencies, 1.0)},
+        "bid_request_ms": {"p50": percentile(&request_us, 0.5), "p99": percentile(&request_us, 0.99), "max": percentile(&request_us, 1.0)},
+        "server_rss_before": before.map(|s| s.0), "server_rss_attached": attached.map(|s| s.0),
+        "bytes_per_connection": per_conn.map(|b| b.round()),
+        "server_cpu_us_per_delivery": cpu_per_event_us.map(|c| (c * 100.0).round() / 100.0),
+    });
+    println!(
+        "watchers: {connected} connected, {failed} failed, ramp-up {ramp_ms} ms ({} worker processes)",
+        workers
+    );
+    println!(
+        "bids: {} placed; deliveries {delivered}; missing {missing}, duplicated {duplicated}, out of order {reordered}",
+        placed.len()
+    );
+    println!(
+        "delivery latency ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.9),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    println!(
+        "bid request ms: p50 {:.1}  p99 {:.1}",
+        percentile(&request_us, 0.5),
+        percentile(&request_us, 0.99)
+    );
+    if let Some(b) = per_conn {
+        println!("server memory per held connection: {:.1} KiB", b / 1024.0);
+    }
+    if let Some(c) = cpu_per_event_us {
+        println!("server CPU per delivered event: {c:.2} µs");
+    }
+    println!("{report}");
+    Ok(())
+}

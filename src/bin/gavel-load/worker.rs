@@ -1,0 +1,205 @@
+//! A worker process: holds its share of watchers, records when each event arrives, then checks
+//! every watcher against the list of bids the coordinator placed.
+
+use super::http::{self, now_us};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Sse,
+    LongPoll,
+}
+
+/// What one watcher saw: (event id, received at µs).
+type Seen = Arc<Mutex<Vec<(i64, u64)>>>;
+
+pub struct WorkerArgs {
+    pub server: SocketAddr,
+    pub source: Option<IpAddr>,
+    /// (lot id, cursor, watchers on it, transport)
+    pub watchers: Vec<(String, i64, usize, Kind)>,
+}
+
+pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
+    let mut all: Vec<(String, Kind, Seen)> = Vec::new();
+    let started = std::time::Instant::now();
+    let mut pending = Vec::new();
+    for (lot, cursor, n, kind) in &args.watchers {
+        for _ in 0..*n {
+            let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+            all.push((lot.clone(), *kind, seen.clone()));
+            pending.push(match kind {
+                Kind::Sse => sse(args.server, args.source, lot.clone(), seen).await,
+                Kind::LongPoll => {
+                    long_poll(args.server, args.source, lot.clone(), *cursor, seen).await
+                }
+            });
+        }
+    }
+    let (mut connected, mut failed) = (0usize, 0usize);
+    for p in pending {
+        match p.await {
+            Ok(()) => connected += 1,
+            Err(_) => failed += 1,
+        }
+    }
+    println!(
+        "ready {connected} {failed} {}",
+        started.elapsed().as_millis()
+    );
+
+    // The coordinator then sends the bids it placed: "event_id lot_id start_us", then "end".
+    let mut expected: HashMap<String, Vec<(i64, u64)>> = HashMap::new();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line == "end" {
+            break;
+        }
+        let mut parts = line.split(' ');
+        if let (Some(id), Some(lot), Some(start)) = (parts.next(), parts.next(), parts.next()) {
+            expected
+                .entry(lot.to_owned())
+                .or_default()
+                .push((id.parse()?, start.parse()?));
+        }
+    }
+
+    let (mut missing, mut duplicated, mut reordered, mut delivered) = (0u64, 0u64, 0u64, 0u64);
+    let mut latencies: Vec<u64> = Vec::new();
+    for (lot, _, seen) in &all {
+        let Some(want) = expected.get(lot) else {
+            continue;
+        };
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let starts: HashMap<i64, u64> = want.iter().copied().collect();
+        let mut got: HashMap<i64, u64> = HashMap::new();
+        let mut last = 0;
+        for (id, at) in seen {
+            let Some(start) = starts.get(&id) else {
+                continue;
+            };
+            if got.insert(id, at).is_some() {
+                duplicated += 1;
+                continue;
+            }
+            if id < last {
+                reordered += 1;
+            }
+            last = id;
+            delivered += 1;
+            latencies.push(at.saturating_sub(*start));
+        }
+        missing += want.iter().filter(|(id, _)| !got.contains_key(id)).count() as u64;
+    }
+    let joined: Vec<String> = latencies.iter().map(u64::to_string).collect();
+    println!(
+        "result {delivered} {missing} {duplicated} {reordered} {}",
+        joined.join(",")
+    );
+    Ok(())
+}
+
+type Connected = tokio::sync::oneshot::Receiver<()>;
+
+/// Opens an SSE stream; the returned receiver fires once the response headers are in.
+async fn sse(server: SocketAddr, source: Option<IpAddr>, lot: String, seen: Seen) -> Connected {
+    let (ready, connected) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let Ok(mut conn) = http::connect(server, source).await else {
+            return;
+        };
+        let req = format!(
+            "GET /lots/{lot}/events HTTP/1.1\r\nHost: gavel\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        if conn.write_all(req.as_bytes()).await.is_err() {
+            return;
+        }
+        let mut buf: Vec<u8> = Vec::with_capacity(8192);
+        let mut chunk = vec![0u8; 16384];
+        let mut ready = Some(ready);
+        loop {
+            let Ok(n) = conn.read(&mut chunk).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            let at = now_us();
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(r) = ready.take() {
+                if !buf.starts_with(b"HTTP/1.1 200") {
+                    return;
+                }
+                let _ = r.send(());
+            }
+            // Take every complete "id: N" line; keep the unfinished tail.
+            let mut consumed = 0;
+            while let Some(pos) = http::find(&buf[consumed..], b"\nid: ") {
+                let start = consumed + pos + 5;
+                let Some(end) = buf[start..].iter().position(|b| *b == b'\n') else {
+                    break;
+                };
+                if let Ok(id) = std::str::from_utf8(&buf[start..start + end])
+                    .unwrap_or("")
+                    .trim()
+                    .parse::<i64>()
+                    && let Ok(mut s) = seen.lock()
+                {
+                    s.push((id, at));
+                }
+                consumed = start + end;
+            }
+            buf.drain(..consumed);
+            if buf.len() > 1 << 20 {
+                buf.clear();
+            }
+        }
+    });
+    connected
+}
+
+async fn long_poll(
+    server: SocketAddr,
+    source: Option<IpAddr>,
+    lot: String,
+    mut cursor: i64,
+    seen: Seen,
+) -> Connected {
+    let (ready, connected) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let Ok(mut conn) = http::connect(server, source).await else {
+            return;
+        };
+        let mut ready = Some(ready);
+        loop {
+            // The first poll answers at once: that is "connected".
+            let wait = if ready.is_some() { 0 } else { 50 };
+            let path = format!("/lots/{lot}/poll?after={cursor}&timeout={wait}");
+            let Ok(res) = http::request(&mut conn, "GET", &path, None, None).await else {
+                return;
+            };
+            let at = now_us();
+            if res.status != 200 {
+                return;
+            }
+            if let Some(r) = ready.take() {
+                let _ = r.send(());
+            }
+            let Ok(body) = serde_json::from_slice::<serde_json::Value>(&res.body) else {
+                return;
+            };
+            if let (Some(events), Ok(mut s)) = (body["events"].as_array(), seen.lock()) {
+                for e in events {
+                    if let Some(id) = e["id"].as_i64() {
+                        s.push((id, at));
+                    }
+                }
+            }
+            cursor = body["cursor"].as_i64().unwrap_or(cursor);
+        }
+    });
+    connected
+}

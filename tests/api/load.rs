@@ -1,0 +1,52 @@
+use crate::helpers::{Options, spawn_with};
+use serde_json::Value;
+
+/// The load tool's smoke run, so it cannot rot: 200 watchers over both transports, 10 bids.
+#[actix_web::test]
+async fn the_load_tool_sees_every_bid_delivered_once() {
+    let app = spawn_with(Options {
+        admin: Some(("root".into(), "load-admin-password".into())),
+        ..Options::default()
+    })
+    .await;
+    let server = app.address.trim_start_matches("http://").to_owned();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gavel-load"))
+        .args([
+            "--server",
+            &server,
+            "--watchers",
+            "200",
+            "--transport",
+            "both",
+            "--bids",
+            "10",
+            "--interval-ms",
+            "20",
+            "--settle-ms",
+            "1000",
+            "--workers",
+            "2",
+            "--sources",
+            "2",
+        ])
+        .output()
+        .await
+        .expect("gavel-load runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("a JSON line last");
+    assert_eq!(report["connected"], 200);
+    assert_eq!(report["bids_placed"], 10);
+    assert_eq!(report["deliveries"], 2000, "{report}");
+    assert_eq!(report["missing"], 0);
+    assert_eq!(report["duplicated"], 0);
+    assert_eq!(report["out_of_order"], 0);
+}
