@@ -216,11 +216,12 @@ impl Watch {
                 return None;
             }
             if self.catching_up {
-                let (events, scanned, done) = self
-                    .hub
-                    .backlog_page(&self.filter, self.last_id)
-                    .await
-                    .ok()?;
+                // Boxed: a database read's future is kilobytes, and inlined it would make every
+                // idle watcher's state that large.
+                let (events, scanned, done) =
+                    Box::pin(self.hub.backlog_page(&self.filter, self.last_id))
+                        .await
+                        .ok()?;
                 self.last_id = scanned;
                 self.catching_up = !done;
                 self.pending.extend(events.iter().map(|e| {
