@@ -54,6 +54,8 @@ pub struct Hub {
     store: Store,
     site: broadcast::Sender<Push>,
     pub(super) lots: Mutex<HashMap<Uuid, Arc<LotChannel>>>,
+    /// Lots known to have events (they opened): attaching to them needs no database read.
+    opened: RwLock<HashSet<Uuid>>,
     recent: RwLock<VecDeque<Arc<LiveEvent>>>,
     latest: AtomicI64,
     pub(super) max_streams: usize,
@@ -71,6 +73,7 @@ impl Hub {
             store,
             site,
             lots: Mutex::new(HashMap::new()),
+            opened: RwLock::new(HashSet::new()),
             recent: RwLock::new(VecDeque::with_capacity(RECENT)),
             latest: AtomicI64::new(latest),
             max_streams,
@@ -100,6 +103,9 @@ impl Hub {
         }
         if let Some(last) = live.last() {
             self.latest.store(last.id, Ordering::Release);
+        }
+        if let Ok(mut opened) = self.opened.write() {
+            opened.extend(live.iter().map(|e| e.lot_id));
         }
         let lots = self.lots.lock().ok();
         for e in live {
@@ -204,6 +210,16 @@ impl Hub {
             }
         }
         Some((events, upto, true))
+    }
+
+    pub fn is_known_open(&self, lot: Uuid) -> bool {
+        self.opened.read().is_ok_and(|o| o.contains(&lot))
+    }
+
+    pub fn mark_opened(&self, lot: Uuid) {
+        if let Ok(mut opened) = self.opened.write() {
+            opened.insert(lot);
+        }
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

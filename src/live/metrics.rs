@@ -11,6 +11,21 @@ use std::time::Duration;
 /// Upper bounds of the latency buckets, in milliseconds.
 const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 150, 250, 500, 1000, 5000];
 
+const FLUSH_EVERY: u64 = 512;
+const FLUSH_AFTER: Duration = Duration::from_millis(250);
+
+#[derive(Default)]
+struct LocalLatency {
+    buckets: [u64; 12],
+    count: u64,
+    sum_us: u64,
+    since: Option<std::time::Instant>,
+}
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<LocalLatency> = std::cell::RefCell::new(LocalLatency::default());
+}
+
 #[derive(Default)]
 pub struct Metrics {
     pub sse: AtomicI64,
@@ -44,14 +59,36 @@ impl Metrics {
     }
 
     /// From the event reaching the hub to its bytes handed to a watcher's connection.
+    /// Counted per thread and added to the shared totals every `FLUSH_EVERY` deliveries (or
+    /// after `FLUSH_AFTER`), so fan-out to thousands does not bounce one cache line between cores.
     pub fn observe_delivery(&self, latency: Duration) {
-        let ms = latency.as_millis() as u64;
-        if let Some(i) = BUCKETS_MS.iter().position(|b| ms <= *b) {
-            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us
-            .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+        LOCAL.with(|cell| {
+            let mut local = cell.borrow_mut();
+            let ms = latency.as_millis() as u64;
+            if let Some(i) = BUCKETS_MS.iter().position(|b| ms <= *b) {
+                local.buckets[i] += 1;
+            }
+            local.count += 1;
+            local.sum_us += latency.as_micros() as u64;
+            let now = std::time::Instant::now();
+            let due = local
+                .since
+                .is_none_or(|t| now.duration_since(t) >= FLUSH_AFTER);
+            if local.count >= FLUSH_EVERY || due {
+                for (shared, n) in self.latency_buckets.iter().zip(local.buckets.iter_mut()) {
+                    if *n > 0 {
+                        shared.fetch_add(*n, Ordering::Relaxed);
+                        *n = 0;
+                    }
+                }
+                self.latency_count.fetch_add(local.count, Ordering::Relaxed);
+                self.latency_sum_us
+                    .fetch_add(local.sum_us, Ordering::Relaxed);
+                local.count = 0;
+                local.sum_us = 0;
+                local.since = Some(now);
+            }
+        });
     }
 
     pub fn reject(&self, reason: &str) {

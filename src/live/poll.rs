@@ -29,7 +29,7 @@ pub async fn lot_poll(
     path: web::Path<String>,
     query: web::Query<PollQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let lot = public_lot(&store, &path).await?;
+    let lot = public_lot(&hub, &store, &path).await?;
     poll(&req, hub.get_ref(), Filter::Lot(lot), &query).await
 }
 

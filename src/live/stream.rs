@@ -78,10 +78,17 @@ pub fn parse_lot_filter(lots: Option<&str>) -> Result<Filter, AppError> {
 }
 
 /// Events exist only for lots that opened: pending and rejected offers have none.
-pub async fn public_lot(store: &Store, raw: &str) -> Result<Uuid, AppError> {
+/// The hub remembers lots it has seen events for, so most attaches skip the database.
+pub async fn public_lot(hub: &Hub, store: &Store, raw: &str) -> Result<Uuid, AppError> {
     let id = Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
+    if hub.is_known_open(id) {
+        return Ok(id);
+    }
     match store.lot(id).await? {
-        Some(lot) if lot.status.is_public() => Ok(id),
+        Some(lot) if lot.status.is_public() => {
+            hub.mark_opened(id);
+            Ok(id)
+        }
         _ => Err(AppError::NotFound),
     }
 }
@@ -94,7 +101,7 @@ pub async fn lot_events(
     path: web::Path<String>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let lot = public_lot(&store, &path).await?;
+    let lot = public_lot(&hub, &store, &path).await?;
     let after = cursor(&req, query.after.as_deref())?;
     open(
         &req,
@@ -238,7 +245,6 @@ impl Watch {
                     Ok(Push::Event(e)) => {
                         if e.id > self.last_id && self.filter.matches(e.lot_id) {
                             self.last_id = e.id;
-                            self.beat.as_mut().reset(Instant::now() + self.heartbeat);
                             self.hub.metrics.observe_delivery(e.published.elapsed());
                             return Some(if self.ndjson { e.line.clone() } else { e.sse.clone() });
                         }

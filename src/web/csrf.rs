@@ -15,6 +15,10 @@ pub const CSRF_FIELD: &str = "csrf";
 #[derive(Clone)]
 pub struct CsrfToken(pub String);
 
+/// A token made during this request, to be sent as a cookie with the response.
+#[derive(Clone)]
+struct FreshToken(String);
+
 fn issued(req: &HttpRequest) -> Option<String> {
     if let Some(t) = req.extensions().get::<CsrfToken>() {
         return Some(t.0.clone());
@@ -22,8 +26,22 @@ fn issued(req: &HttpRequest) -> Option<String> {
     req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned())
 }
 
+/// The token a page embeds; a browser without one gets a fresh one (set as a cookie on the way out).
 pub fn token(req: &HttpRequest) -> String {
-    issued(req).unwrap_or_default()
+    if let Some(t) = issued(req) {
+        return t;
+    }
+    match random_secret() {
+        Ok(fresh) => {
+            req.extensions_mut().insert(FreshToken(fresh.clone()));
+            req.extensions_mut().insert(CsrfToken(fresh.clone()));
+            fresh
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "no randomness for a CSRF token");
+            String::new()
+        }
+    }
 }
 
 /// Constant-time comparison with the browser's cookie.
@@ -43,20 +61,15 @@ pub fn matches_cookie(req: &HttpRequest, submitted: &str) -> bool {
         == 0
 }
 
-/// Gives a browser its CSRF cookie on its first visit.
+/// Gives a browser its CSRF cookie with the first page that needed a token. Streams, the API
+/// and assets never make one, so they cost nothing here.
 pub async fn ensure_cookie(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let fresh = if req.cookie(CSRF_COOKIE).is_none() {
-        let token = random_secret().map_err(actix_web::error::ErrorInternalServerError)?;
-        req.extensions_mut().insert(CsrfToken(token.clone()));
-        Some(token)
-    } else {
-        None
-    };
     let mut res = next.call(req).await?;
-    if let Some(token) = fresh {
+    let fresh = res.request().extensions().get::<FreshToken>().cloned();
+    if let Some(FreshToken(token)) = fresh {
         let cookie = Cookie::build(CSRF_COOKIE, token)
             .path("/")
             .http_only(true)
