@@ -9,7 +9,7 @@ use bytes::Bytes;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 /// Events kept in memory for watchers that resume or fall behind.
@@ -24,6 +24,8 @@ pub enum Push {
     Event(Arc<LiveEvent>),
     /// An SSE `presence` frame for one lot's watchers (no id: not part of the log).
     Presence(Bytes),
+    /// The server is stopping: end the stream (the client reconnects elsewhere).
+    Shutdown,
 }
 
 /// Which events a watcher wants.
@@ -60,7 +62,7 @@ pub struct Hub {
     latest: AtomicI64,
     pub(super) max_streams: usize,
     pub(super) held: AtomicUsize,
-    shutdown: watch::Sender<bool>,
+    stopping: std::sync::atomic::AtomicBool,
     pub metrics: Metrics,
 }
 
@@ -68,7 +70,6 @@ impl Hub {
     pub async fn new(store: Store, max_streams: usize) -> anyhow::Result<Arc<Hub>> {
         let latest = store.latest_event_id().await?;
         let (site, _) = broadcast::channel(CHANNEL_DEPTH);
-        let (shutdown, _) = watch::channel(false);
         let hub = Arc::new(Hub {
             store,
             site,
@@ -78,7 +79,7 @@ impl Hub {
             latest: AtomicI64::new(latest),
             max_streams,
             held: AtomicUsize::new(0),
-            shutdown,
+            stopping: std::sync::atomic::AtomicBool::new(false),
             metrics: Metrics::default(),
         });
         super::presence::spawn(Arc::downgrade(&hub));
@@ -222,12 +223,19 @@ impl Hub {
         }
     }
 
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
     }
 
-    /// Ends every held stream so browsers reconnect (elsewhere, or to the next server).
+    /// Ends every held stream so browsers reconnect (elsewhere, or to the next server). The word
+    /// goes down the same channels as events, so no watcher keeps a second waiter registered.
     pub fn shut_down(&self) {
-        self.shutdown.send_replace(true);
+        self.stopping.store(true, Ordering::Release);
+        let _ = self.site.send(Push::Shutdown);
+        if let Ok(lots) = self.lots.lock() {
+            for channel in lots.values() {
+                let _ = channel.tx.send(Push::Shutdown);
+            }
+        }
     }
 }

@@ -75,12 +75,13 @@ async fn poll(
         return Ok(answer(&backlog, scanned));
     }
     let after = scanned;
+    if hub.is_stopping() {
+        return Ok(answer(&[], after));
+    }
     let _guard = hub.admit(Transport::LongPoll, channel)?;
-    let mut shutdown = hub.shutdown_signal();
     let first = tokio::select! {
         first = next_match(&mut rx, &filter, after) => first,
         () = tokio::time::sleep(wait) => None,
-        _ = shutdown.changed() => None,
     };
     let Some(first) = first else {
         return Ok(answer(&[], after));
@@ -107,6 +108,7 @@ async fn next_match(
     loop {
         match rx.recv().await {
             Ok(Push::Event(e)) if e.id > after && filter.matches(e.lot_id) => return Some(e),
+            Ok(Push::Shutdown) => return None,
             Ok(_) => {}
             // Lagged while waiting: the client is behind now, so answer empty-handed at once
             // and let the next poll fetch the backlog.

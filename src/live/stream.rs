@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::time::{Instant, Sleep};
 use uuid::Uuid;
 
@@ -178,7 +178,6 @@ async fn open(
         ndjson,
         heartbeat,
         beat: Box::pin(tokio::time::sleep(heartbeat)),
-        shutdown: hub.shutdown_signal(),
         _guard: guard,
     };
     let body = futures_util::stream::unfold(watch, |mut w| async move {
@@ -209,7 +208,6 @@ struct Watch {
     ndjson: bool,
     heartbeat: Duration,
     beat: Pin<Box<Sleep>>,
-    shutdown: watch::Receiver<bool>,
     _guard: StreamGuard,
 }
 
@@ -219,7 +217,7 @@ impl Watch {
             if let Some(bytes) = self.pending.pop_front() {
                 return Some(bytes);
             }
-            if *self.shutdown.borrow() {
+            if self.hub.is_stopping() {
                 return None;
             }
             if self.catching_up {
@@ -256,13 +254,12 @@ impl Watch {
                     }
                     // Fell behind the channel: catch up from the backlog; publishing never waits.
                     Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Ok(Push::Shutdown) | Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 () = &mut self.beat => {
                     self.beat.as_mut().reset(Instant::now() + self.heartbeat);
                     return Some(Bytes::from_static(if self.ndjson { b"\n" } else { b":\n\n" }));
                 }
-                _ = self.shutdown.changed() => return None,
             }
         }
     }
