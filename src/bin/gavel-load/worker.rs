@@ -40,12 +40,22 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         }
     }
     let (mut connected, mut failed) = (0usize, 0usize);
+    let mut up = Vec::with_capacity(pending.len());
     for p in pending {
-        match p.await {
-            Ok(()) => connected += 1,
-            Err(_) => failed += 1,
+        let ok = p.await.is_ok();
+        up.push(ok);
+        if ok {
+            connected += 1;
+        } else {
+            failed += 1;
         }
     }
+    // Refused watchers (503 past the limit) are counted as failed, not as missing events.
+    let all: Vec<_> = all
+        .into_iter()
+        .zip(up)
+        .filter_map(|(w, ok)| ok.then_some(w))
+        .collect();
     println!(
         "ready {connected} {failed} {}",
         started.elapsed().as_millis()
