@@ -439,12 +439,8 @@ impl House {
                 write::update_lot(&mut tx, lot).await?;
             }
         }
-        for (lot_id, bid, event_id) in &batch.bids {
-            write::insert_bid(&mut tx, *lot_id, bid, *event_id).await?;
-        }
-        for event in &batch.events {
-            events::insert(&mut tx, event).await?;
-        }
+        write::insert_bids(&mut tx, &batch.bids).await?;
+        events::insert_all(&mut tx, &batch.events).await?;
         tx.commit().await
     }
 }

@@ -16,16 +16,25 @@ pub struct StoredEvent {
     pub data: String,
 }
 
-pub async fn insert(conn: &mut SqliteConnection, event: &StoredEvent) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO events (id, lot_id, seq, kind, at, data) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(event.id)
-        .bind(event.lot_id.to_string())
-        .bind(event.seq)
-        .bind(&event.kind)
-        .bind(to_millis(event.at))
-        .bind(&event.data)
-        .execute(conn)
-        .await?;
+/// Writes a batch's events, many rows per statement.
+pub async fn insert_all(
+    conn: &mut SqliteConnection,
+    events: &[StoredEvent],
+) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(100) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO events (id, lot_id, seq, kind, at, data) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(e.id)
+                .push_bind(e.lot_id.to_string())
+                .push_bind(e.seq)
+                .push_bind(e.kind.clone())
+                .push_bind(to_millis(e.at))
+                .push_bind(e.data.clone());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

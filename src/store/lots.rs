@@ -302,25 +302,28 @@ pub mod write {
         Ok(())
     }
 
-    pub async fn insert_bid(
+    /// Rows per multi-row INSERT: one statement for many bids keeps a batch's commit short.
+    const ROWS_PER_INSERT: usize = 100;
+
+    pub async fn insert_bids(
         conn: &mut SqliteConnection,
-        lot_id: Uuid,
-        bid: &AcceptedBid,
-        event_id: i64,
+        bids: &[(Uuid, AcceptedBid, i64)],
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(bid.id.to_string())
-        .bind(lot_id.to_string())
-        .bind(bid.bidder.id.to_string())
-        .bind(bid.amount.get())
-        .bind(bid.max.map(|c| c.get()))
-        .bind(to_millis(bid.placed_at))
-        .bind(event_id)
-        .execute(conn)
-        .await?;
+        for chunk in bids.chunks(ROWS_PER_INSERT) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id) ",
+            );
+            insert.push_values(chunk, |mut row, (lot_id, bid, event_id)| {
+                row.push_bind(bid.id.to_string())
+                    .push_bind(lot_id.to_string())
+                    .push_bind(bid.bidder.id.to_string())
+                    .push_bind(bid.amount.get())
+                    .push_bind(bid.max.map(|c| c.get()))
+                    .push_bind(to_millis(bid.placed_at))
+                    .push_bind(*event_id);
+            });
+            insert.build().execute(&mut *conn).await?;
+        }
         Ok(())
     }
 }

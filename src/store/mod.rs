@@ -20,6 +20,9 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct Store {
     pub pool: SqlitePool,
+    /// Recently checked sessions and tokens, so a request does not wait on the database for
+    /// who is asking (see `tokens.rs`).
+    pub(crate) tokens: std::sync::Arc<tokens::TokenCache>,
 }
 
 fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
@@ -40,7 +43,10 @@ impl Store {
             .connect_with(options(database_url)?)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            tokens: Default::default(),
+        })
     }
 
     /// The auction house's own connection: the only one that writes lots, bids and events.

@@ -6,6 +6,61 @@ use crate::domain::Time;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+/// How long a checked token is trusted without asking the database again. Logout and
+/// suspension through this process take effect at once; a suspension made by another process
+/// (the command line) within this long.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+const CACHE_MAX: usize = 100_000;
+
+struct Cached {
+    user: User,
+    kind: TokenKind,
+    expires_at: i64,
+    checked: std::time::Instant,
+}
+
+#[derive(Default)]
+pub struct TokenCache(std::sync::Mutex<std::collections::HashMap<String, Cached>>);
+
+impl TokenCache {
+    fn get(&self, hash: &str, kind: TokenKind, now_ms: i64) -> Option<User> {
+        let map = self.0.lock().ok()?;
+        let c = map.get(hash)?;
+        (c.kind == kind && c.expires_at > now_ms && c.checked.elapsed() < CACHE_FOR)
+            .then(|| c.user.clone())
+    }
+
+    fn put(&self, hash: String, kind: TokenKind, user: User, expires_at: i64) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_MAX {
+                map.retain(|_, c| c.checked.elapsed() < CACHE_FOR);
+            }
+            let checked = std::time::Instant::now();
+            map.insert(
+                hash,
+                Cached {
+                    user,
+                    kind,
+                    expires_at,
+                    checked,
+                },
+            );
+        }
+    }
+
+    fn forget(&self, hash: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(hash);
+        }
+    }
+
+    pub(crate) fn forget_user(&self, username: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, c| c.user.username != username);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Session,
@@ -65,25 +120,34 @@ impl Store {
         kind: TokenKind,
         now: Time,
     ) -> Result<Option<User>, sqlx::Error> {
-        let row: Option<(String, String, String, bool, i64)> = sqlx::query_as(
-            "SELECT u.id, u.username, u.role, u.suspended, u.created_at
+        let token_hash = hash(secret);
+        let now_ms = to_millis(now);
+        if let Some(user) = self.tokens.get(&token_hash, kind, now_ms) {
+            return Ok(Some(user));
+        }
+        let row: Option<(String, String, String, bool, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, u.username, u.role, u.suspended, u.created_at, t.expires_at
              FROM auth_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ? AND t.kind = ? AND t.expires_at > ? AND u.suspended = 0",
         )
-        .bind(hash(secret))
+        .bind(&token_hash)
         .bind(kind.as_str())
-        .bind(to_millis(now))
+        .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(id, name, role, suspended, created)| {
-            Store::user_from_row(id, name, role, suspended, created)
-        })
-        .transpose()
+        let Some((id, name, role, suspended, created, expires_at)) = row else {
+            return Ok(None);
+        };
+        let user = Store::user_from_row(id, name, role, suspended, created)?;
+        self.tokens.put(token_hash, kind, user.clone(), expires_at);
+        Ok(Some(user))
     }
 
     pub async fn revoke_token(&self, secret: &str) -> Result<(), sqlx::Error> {
+        let token_hash = hash(secret);
+        self.tokens.forget(&token_hash);
         sqlx::query("DELETE FROM auth_tokens WHERE token_hash = ?")
-            .bind(hash(secret))
+            .bind(token_hash)
             .execute(&self.pool)
             .await?;
         Ok(())

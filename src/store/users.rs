@@ -134,6 +134,9 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        if suspended {
+            self.tokens.forget_user(username);
+        }
         Ok(done.rows_affected() > 0)
     }
 

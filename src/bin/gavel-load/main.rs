@@ -33,10 +33,19 @@ struct Args {
     /// sse, longpoll or both (half each).
     #[arg(long, default_value = "sse")]
     transport: String,
+    /// Bids to place (ignored with --seconds).
     #[arg(long, default_value_t = 20)]
     bids: usize,
+    /// Bid for this long instead of a count.
+    #[arg(long, default_value_t = 0)]
+    seconds: u64,
+    /// Time between bid starts across all clients; 0 bids as fast as the clients can.
     #[arg(long, default_value_t = 250)]
     interval_ms: u64,
+    /// Concurrent bidding clients, each on its own connection; an outbid client retries at
+    /// the minimum it was told.
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
     /// Worker processes (one holds at most ~19,900 sockets here).
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -237,7 +246,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     let ramp = Instant::now();
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
-    for (w, plan) in plans.iter().enumerate() {
+    for (w, plan) in plans.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
         let source = format!("127.0.0.{}", 1 + w % args.sources.max(1));
         let mut child = tokio::process::Command::new(&exe)
             .args([
@@ -277,37 +286,13 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let attached = process_stats(args.pid);
 
-    let mut placed: Vec<(i64, String, u64)> = Vec::new();
-    let mut request_us: Vec<u64> = Vec::new();
-    for i in 0..args.bids {
-        let lot = i % lots.len();
-        let path = format!("/api/v1/lots/{}/bids", lots[lot].0);
-        let start = now_us();
-        let (status, body) = api(
-            &mut conn,
-            "POST",
-            &path,
-            Some(&bidder),
-            json!({"amount_cents": lots[lot].2}),
-        )
-        .await?;
-        request_us.push(now_us().saturating_sub(start));
-        if status == 201 {
-            placed.push((
-                body["bid"]["event_id"].as_i64().unwrap_or(0),
-                lots[lot].0.clone(),
-                start,
-            ));
-        }
-        lots[lot].2 = body["lot"]["min_next_bid_cents"]
-            .as_i64()
-            .or_else(|| body["error"]["min_next_bid_cents"].as_i64())
-            .unwrap_or(lots[lot].2 + 100);
-        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-    }
+    let bidding = Instant::now();
+    let (placed, request_us, refused) = bid_phase(&args, &lots, &bidder).await?;
+    let bid_secs = bidding.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
     let after = process_stats(args.pid);
 
+    let mut request_us = request_us;
     let mut expectations = String::new();
     for (id, lot, start) in &placed {
         expectations.push_str(&format!("{id} {lot} {start}\n"));
@@ -356,7 +341,8 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     let report = json!({
         "lots": args.lots, "watchers_per_lot": args.watchers, "transport": args.transport,
         "workers": workers, "connected": connected, "failed": failed, "ramp_up_ms": ramp_ms,
-        "bids_placed": placed.len(), "deliveries": delivered, "expected": placed.len() as u64 * (connected as u64 / args.lots.max(1) as u64),
+        "bids_placed": placed.len(), "bids_outbid": refused, "bids_per_sec": (placed.len() as f64 / bid_secs).round(),
+        "deliveries": delivered, "expected": placed.len() as u64 * (connected as u64 / args.lots.max(1) as u64),
         "missing": missing, "duplicated": duplicated, "out_of_order": reordered,
         "delivery_ms": {"p50": percentile(&latencies, 0.5), "p90": percentile(&latencies, 0.9), "p99": percentile(&latencies, 0.99), "max": percentile(&latencies, 1.0)},
         "bid_request_ms": {"p50": percentile(&request_us, 0.5), "p99": percentile(&request_us, 0.99), "max": percentile(&request_us, 1.0)},
@@ -392,4 +378,97 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     }
     println!("{report}");
     Ok(())
+}
+
+type Placed = Vec<(i64, String, u64)>;
+
+/// Runs the bidding clients; returns the accepted bids (event id, lot, start µs), every
+/// request's latency, and how many were outbid.
+async fn bid_phase(
+    args: &Args,
+    lots: &[(String, i64, i64)],
+    bidder: &str,
+) -> anyhow::Result<(Placed, Vec<u64>, u64)> {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let next: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(lots.iter().map(|l| l.2).collect()));
+    let tickets = Arc::new(AtomicUsize::new(0));
+    let outbid = Arc::new(AtomicU64::new(0));
+    let ids: Arc<Vec<String>> = Arc::new(lots.iter().map(|l| l.0.clone()).collect());
+    let start = Instant::now();
+    let until = (args.seconds > 0).then(|| start + Duration::from_secs(args.seconds));
+    let limit = if args.seconds > 0 {
+        usize::MAX
+    } else {
+        args.bids
+    };
+    let interval = Duration::from_millis(args.interval_ms);
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients.max(1) {
+        let (next, tickets, outbid, ids, token) = (
+            next.clone(),
+            tickets.clone(),
+            outbid.clone(),
+            ids.clone(),
+            bidder.to_owned(),
+        );
+        let server = args.server;
+        tasks.push(tokio::spawn(async move {
+            let mut placed = Vec::new();
+            let mut latencies = Vec::new();
+            let mut conn = http::connect(server, None).await?;
+            loop {
+                let ticket = tickets.fetch_add(1, Ordering::Relaxed);
+                if ticket >= limit || until.is_some_and(|u| Instant::now() >= u) {
+                    break;
+                }
+                if !interval.is_zero() {
+                    tokio::time::sleep_until((start + interval * ticket as u32).into()).await;
+                }
+                let lot = ticket % ids.len();
+                loop {
+                    let amount = next.lock().map(|n| n[lot]).unwrap_or(100);
+                    let begun = now_us();
+                    let (status, body) = api(
+                        &mut conn,
+                        "POST",
+                        &format!("/api/v1/lots/{}/bids", ids[lot]),
+                        Some(&token),
+                        json!({"amount_cents": amount}),
+                    )
+                    .await?;
+                    latencies.push(now_us().saturating_sub(begun));
+                    let told = body["lot"]["min_next_bid_cents"]
+                        .as_i64()
+                        .or_else(|| body["error"]["min_next_bid_cents"].as_i64());
+                    if let (Some(m), Ok(mut n)) = (told, next.lock()) {
+                        n[lot] = n[lot].max(m);
+                    }
+                    match status {
+                        201 => {
+                            placed.push((
+                                body["bid"]["event_id"].as_i64().unwrap_or(0),
+                                ids[lot].clone(),
+                                begun,
+                            ));
+                            break;
+                        }
+                        422 => {
+                            outbid.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => anyhow::bail!("bid answered {other}: {body}"),
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>((placed, latencies))
+        }));
+    }
+    let (mut placed, mut latencies) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (p, l) = t.await??;
+        placed.extend(p);
+        latencies.extend(l);
+    }
+    placed.sort_unstable();
+    Ok((placed, latencies, outbid.load(Ordering::Relaxed)))
 }

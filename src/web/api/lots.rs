@@ -14,15 +14,25 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/lots", web::get().to(list))
-        .route("/lots", web::post().to(create))
-        .route("/lots/{id}", web::get().to(show))
-        .route("/lots/{id}/approve", web::post().to(approve))
-        .route("/lots/{id}/reject", web::post().to(reject))
-        .route("/lots/{id}/close", web::post().to(close))
-        .route("/lots/{id}/cancel", web::post().to(cancel))
-        .route("/lots/{id}/bids", web::post().to(place_bid))
-        .route("/lots/{id}/bids", web::get().to(bids));
+    // One scope per lot: the router matches the `{id}` pattern once, then plain suffixes.
+    cfg.service(
+        web::resource("/lots")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::scope("/lots/{id}")
+            .route("", web::get().to(show))
+            .route("/approve", web::post().to(approve))
+            .route("/reject", web::post().to(reject))
+            .route("/close", web::post().to(close))
+            .route("/cancel", web::post().to(cancel))
+            .service(
+                web::resource("/bids")
+                    .route(web::post().to(place_bid))
+                    .route(web::get().to(bids)),
+            ),
+    );
 }
 
 /// Whether the user sees the lot's private fields (reserve, reject reason).
