@@ -15,10 +15,11 @@ use actix_web::{HttpResponse, web};
 
 /// Every route of the site.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
+    // The API first: bids are the hot path, and the router tries patterns in order.
+    cfg.configure(api::routes)
+        .route("/healthz", web::get().to(healthz))
         .route("/static/{name}", web::get().to(assets::serve))
         .configure(crate::live::routes)
-        .configure(api::routes)
         .configure(pages::routes);
 }
 
