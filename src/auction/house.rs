@@ -2,6 +2,7 @@
 //! transaction (group commit), and nobody hears back before it commits.
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
+use super::open_lots::OpenLots;
 use super::schedule::Schedule;
 use crate::clock::Clock;
 use crate::domain::json::{BidJson, EventJson, LotJson};
@@ -30,6 +31,7 @@ pub struct HouseConfig {
 #[derive(Clone)]
 pub struct AuctionHouse {
     tx: mpsc::Sender<Command>,
+    open: OpenLots,
 }
 
 impl AuctionHouse {
@@ -46,17 +48,20 @@ impl AuctionHouse {
         }
         let next_event_id = events::latest_id(&mut conn).await? + 1;
         let (tx, rx) = mpsc::channel(8192);
+        let open = OpenLots::default();
+        open.replace_all(lots.values());
         let mut house = House {
             conn,
             config,
             lots,
             schedule,
             next_event_id,
+            open: open.clone(),
         };
         // Overdue lots close before the first request is served.
         house.run_batch(Vec::new()).await;
         tokio::spawn(house.run(rx));
-        Ok(AuctionHouse { tx })
+        Ok(AuctionHouse { tx, open })
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, HouseError> {
@@ -111,6 +116,11 @@ impl AuctionHouse {
         .await
     }
 
+    /// The open lots as last committed, for readers.
+    pub fn open_lots(&self) -> &OpenLots {
+        &self.open
+    }
+
     /// Applies everything already queued, then stops the house (and its clock).
     pub async fn stop(&self) {
         let (done, stopped) = oneshot::channel();
@@ -127,6 +137,8 @@ struct House {
     lots: HashMap<Uuid, Lot>,
     schedule: Schedule,
     next_event_id: i64,
+    /// What readers see of the open lots.
+    open: OpenLots,
 }
 
 /// A reply waiting for its batch to commit.
@@ -223,6 +235,7 @@ impl House {
                     self.schedule.set(lot.id, lot.ends_at);
                     self.lots.insert(lot.id, lot);
                 }
+                self.open.replace_all(self.lots.values());
             }
             for p in pending {
                 match p {
@@ -240,6 +253,7 @@ impl House {
 
         let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
         for (id, lot) in touched {
+            self.open.update(&lot);
             let open = lot.status == LotStatus::Open;
             self.schedule.set(id, if open { lot.ends_at } else { None });
             if open {

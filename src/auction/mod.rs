@@ -2,7 +2,9 @@
 
 mod commands;
 mod house;
+mod open_lots;
 mod schedule;
 
 pub use commands::{BidReceipt, HouseError};
 pub use house::{AuctionHouse, HouseConfig};
+pub use open_lots::OpenLots;

@@ -3,7 +3,7 @@
 use super::{Layout, PageError, check_csrf, render, see_other};
 use crate::auction::{AuctionHouse, HouseError};
 use crate::config::Settings;
-use crate::domain::{BidRejected, BidRequest, Cents, LotStatus, Role};
+use crate::domain::{BidRejected, BidRequest, Cents, Role};
 use crate::live::Hub;
 use crate::store::Store;
 use crate::store::users::User;
@@ -40,13 +40,13 @@ struct IndexPage {
 async fn index(
     req: HttpRequest,
     viewer: Viewer,
-    store: web::Data<Store>,
     settings: web::Data<Settings>,
     hub: web::Data<Arc<Hub>>,
+    house: web::Data<AuctionHouse>,
 ) -> Result<HttpResponse, PageError> {
     let now = settings.clock.now();
     let cursor = hub.latest_id();
-    let lots = store.lots_by_status(LotStatus::Open, 500).await?;
+    let lots = house.open_lots().list();
     let page = IndexPage {
         cursor,
         layout: Layout::new(&req, viewer.0.as_ref(), "Live lots"),
