@@ -22,7 +22,7 @@ impl OpenLots {
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default();
-        lots.sort_by(|a, b| (a.ends_at, a.id).cmp(&(b.ends_at, b.id)));
+        lots.sort_by_key(|l| (l.ends_at, l.id));
         lots
     }
 
