@@ -49,7 +49,7 @@ impl AuctionHouse {
         let next_event_id = events::latest_id(&mut conn).await? + 1;
         let (tx, rx) = mpsc::channel(8192);
         let open = OpenLots::default();
-        open.replace_all(lots.values());
+        open.replace_all(with_recent_bids(&mut conn, lots.values()).await?);
         let mut house = House {
             conn,
             config,
@@ -235,7 +235,9 @@ impl House {
                     self.schedule.set(lot.id, lot.ends_at);
                     self.lots.insert(lot.id, lot);
                 }
-                self.open.replace_all(self.lots.values());
+                if let Ok(view) = with_recent_bids(&mut self.conn, self.lots.values()).await {
+                    self.open.replace_all(view);
+                }
             }
             for p in pending {
                 match p {
@@ -253,7 +255,13 @@ impl House {
 
         let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
         for (id, lot) in touched {
-            self.open.update(&lot);
+            let new_bids: Vec<(AcceptedBid, i64)> = batch
+                .bids
+                .iter()
+                .filter(|(lot_id, _, _)| *lot_id == id)
+                .map(|(_, bid, event_id)| (bid.clone(), *event_id))
+                .collect();
+            self.open.update(&lot, &new_bids);
             let open = lot.status == LotStatus::Open;
             self.schedule.set(id, if open { lot.ends_at } else { None });
             if open {
@@ -457,4 +465,17 @@ impl House {
         events::insert_all(&mut tx, &batch.events).await?;
         tx.commit().await
     }
+}
+
+/// Each open lot with its latest bids from the database, for a fresh view.
+async fn with_recent_bids<'a>(
+    conn: &mut SqliteConnection,
+    lots: impl Iterator<Item = &'a Lot>,
+) -> Result<Vec<(Lot, Vec<crate::store::lots::BidRecord>)>, sqlx::Error> {
+    let mut out = Vec::new();
+    for lot in lots.filter(|l| l.status == LotStatus::Open) {
+        let bids = write::recent_bids(conn, lot.id, super::open_lots::RECENT_BIDS as i64).await?;
+        out.push((lot.clone(), bids));
+    }
+    Ok(out)
 }

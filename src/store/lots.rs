@@ -249,6 +249,23 @@ pub mod write {
         row.map(Lot::try_from).transpose()
     }
 
+    /// A lot's latest bids, newest first.
+    pub async fn recent_bids(
+        conn: &mut SqliteConnection,
+        lot: Uuid,
+        limit: i64,
+    ) -> Result<Vec<BidRecord>, sqlx::Error> {
+        let rows: Vec<BidRow> = sqlx::query_as(sql(&[
+            BID_SELECT,
+            " WHERE b.lot_id = ? ORDER BY b.event_id DESC LIMIT ?",
+        ]))
+        .bind(lot.to_string())
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+        rows.into_iter().map(BidRecord::try_from).collect()
+    }
+
     pub async fn open_lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, sqlx::Error> {
         let rows: Vec<LotRow> = sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.status = 'open'"]))
             .fetch_all(conn)

@@ -117,6 +117,7 @@ async fn a_restarted_server_closes_lots_that_fell_due_while_it_was_down() {
     let due = app.open_lot(&seller, &admin, 1_000, None, 60).await;
     let later = app.open_lot(&seller, &admin, 1_000, None, 7_200).await;
     app.bid(&bea, &due, 1_200).await;
+    app.bid(&bea, &later, 1_000).await;
 
     let clock = app.clock.clone();
     // Stop first, then move time: nothing runs while the server is down.
@@ -128,6 +129,9 @@ async fn a_restarted_server_closes_lots_that_fell_due_while_it_was_down() {
     assert_eq!(lot["winner"]["username"], "bea");
     assert_eq!(lot["closed_at"], "2026-11-25T13:00:00.000Z");
     assert_eq!(app.lot(&later, None).await["status"], "open");
+    // The open lot's page, served from the house's view, still lists the bid from before.
+    let (_, html) = app.page(&app.browser(), &format!("/lots/{later}")).await;
+    assert_eq!(html.matches("data-bid-id=").count(), 1);
 
     let events = app
         .store

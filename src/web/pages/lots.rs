@@ -52,7 +52,7 @@ async fn index(
         layout: Layout::new(&req, viewer.0.as_ref(), "Live lots"),
         lots: lots
             .iter()
-            .map(|l| LotView::new(l, &settings.currency, now, false))
+            .map(|l| LotView::new(&l.lot, &settings.currency, now, false))
             .collect(),
     };
     Ok(render(StatusCode::OK, &page))
@@ -84,6 +84,7 @@ struct Refusal {
 /// Renders a lot's page, optionally with a refused bid explained above the form.
 async fn lot_page(
     req: &HttpRequest,
+    house: &AuctionHouse,
     store: &Store,
     settings: &Settings,
     user: Option<&User>,
@@ -99,11 +100,21 @@ async fn lot_page(
         message: String::new(),
         amount: String::new(),
     });
-    let lot = store.lot(id).await?.ok_or(AppError::NotFound)?;
+    // An open lot and its latest bids come from the house's committed view; others from the database.
+    let (lot, bids) = match house.open_lots().get(id) {
+        Some(open) => (
+            open.lot.clone(),
+            open.recent_bids.iter().map(|b| (**b).clone()).collect(),
+        ),
+        None => {
+            let lot = store.lot(id).await?.ok_or(AppError::NotFound)?;
+            let bids = store.bids_of_lot(id, HISTORY_LEN).await?;
+            (lot, bids)
+        }
+    };
     if !visible(&lot, user) {
         return Err(AppError::NotFound.into());
     }
-    let bids = store.bids_of_lot(id, HISTORY_LEN).await?;
     let (can_bid, cannot_bid_reason) = match user {
         Some(u) if u.id == lot.seller.id => (false, "This is your lot: you cannot bid on it."),
         Some(u) if u.role == Role::Admin => (false, "Admins run the auctions and do not bid."),
@@ -135,10 +146,11 @@ async fn show(
     viewer: Viewer,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    house: web::Data<AuctionHouse>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = lot_id(&path)?;
-    lot_page(&req, &store, &settings, viewer.0.as_ref(), id, None).await
+    lot_page(&req, &house, &store, &settings, viewer.0.as_ref(), id, None).await
 }
 
 #[derive(Deserialize)]
@@ -193,6 +205,7 @@ async fn bid(
     let refused = |status: StatusCode, message: String| {
         lot_page(
             &req,
+            &house,
             &store,
             &settings,
             Some(&user),
