@@ -34,6 +34,36 @@ pub struct LotView {
     pub last_event_id: i64,
 }
 
+/// What a card on the front page shows: a small subset of `LotView`, built for 100s per page.
+pub struct CardView {
+    pub id: String,
+    pub title: String,
+    pub seller: String,
+    pub price_cents: i64,
+    pub price: String,
+    pub has_bids: bool,
+    pub bid_count: i64,
+    pub ends_at_iso: String,
+    pub time_left: String,
+}
+
+impl CardView {
+    pub fn new(lot: &Lot, currency: &Currency, now: Time) -> Self {
+        let price = lot.current_price.unwrap_or(lot.starting_price);
+        CardView {
+            id: lot.id.to_string(),
+            title: lot.title.clone(),
+            seller: lot.seller.username.clone(),
+            price_cents: price.get(),
+            price: currency.format(price),
+            has_bids: lot.current_price.is_some(),
+            bid_count: lot.bid_count,
+            ends_at_iso: lot.ends_at.map(rfc3339).unwrap_or_default(),
+            time_left: lot.ends_at.map(|e| time_left(e, now)).unwrap_or_default(),
+        }
+    }
+}
+
 pub struct BidView {
     pub id: String,
     pub lot_id: String,

@@ -11,7 +11,7 @@ use crate::web::api::lots::{is_privileged, visible};
 use crate::web::auth::Viewer;
 use crate::web::bids::place_bid;
 use crate::web::error::AppError;
-use crate::web::view::{BidView, LotView};
+use crate::web::view::{BidView, CardView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
@@ -32,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "index.html")]
 struct IndexPage {
     layout: Layout,
-    lots: Vec<LotView>,
+    lots: Vec<CardView>,
     /// The site's latest event id, read before the lots: the list's live stream resumes here.
     cursor: i64,
 }
@@ -52,7 +52,7 @@ async fn index(
         layout: Layout::new(&req, viewer.0.as_ref(), "Live lots"),
         lots: lots
             .iter()
-            .map(|l| LotView::new(&l.lot, &settings.currency, now, false))
+            .map(|l| CardView::new(&l.lot, &settings.currency, now))
             .collect(),
     };
     Ok(render(StatusCode::OK, &page))
