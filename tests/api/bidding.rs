@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 #[actix_web::test]
 async fn bids_follow_the_starting_price_and_increments() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 2_450, None, 3_600).await;
 
     let low = app.bid(&bea, &id, 2_449).await;
@@ -136,9 +134,7 @@ async fn soft_close_moves_the_end_and_logs_an_extended_event() {
         ..Options::default()
     })
     .await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 1_000, None, 300).await;
     let ends = app.lot(&id, None).await["ends_at"].clone();
     assert_eq!(ends, "2026-11-25T12:05:00.000Z");
@@ -179,9 +175,7 @@ async fn bids_after_the_end_are_refused() {
         ..Options::default()
     })
     .await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 1_000, None, 60).await;
     app.clock.advance(chrono::Duration::seconds(59));
     let last: Value = app.bid(&bea, &id, 1_000).await.json().await.expect("json");

@@ -15,9 +15,7 @@ async fn a_two_second_lot_closes_by_itself_on_time() {
         ..Options::default()
     })
     .await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 500, None, 2).await;
     assert_eq!(
         app.bid(&bea, &id, 500).await.status(),
@@ -51,9 +49,7 @@ async fn the_clock_closes_after_a_soft_close_extension_and_only_once() {
         ..Options::default()
     })
     .await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 1_000, Some(900), 600).await;
     app.clock.advance(chrono::Duration::seconds(590));
     app.bid(&bea, &id, 1_000).await;
@@ -88,9 +84,7 @@ async fn reserve_not_met_closes_without_a_winner() {
         ..Options::default()
     })
     .await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let id = app
         .open_lot(&seller, &admin, 1_000, Some(50_000), 600)
         .await;
@@ -111,9 +105,7 @@ async fn a_restarted_server_closes_lots_that_fell_due_while_it_was_down() {
         ..Options::default()
     })
     .await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let due = app.open_lot(&seller, &admin, 1_000, None, 60).await;
     let later = app.open_lot(&seller, &admin, 1_000, None, 7_200).await;
     app.bid(&bea, &due, 1_200).await;
@@ -156,9 +148,7 @@ async fn a_restarted_server_closes_lots_that_fell_due_while_it_was_down() {
 #[actix_web::test]
 async fn event_ids_increase_across_the_site_and_seq_per_lot() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let seller = app.user("sam", "seller").await;
-    let bea = app.user("bea", "bidder").await;
+    let (admin, seller, bea) = app.cast().await;
     let a = app.open_lot(&seller, &admin, 100, None, 600).await;
     let b = app.open_lot(&seller, &admin, 100, None, 600).await;
     app.bid(&bea, &a, 100).await;

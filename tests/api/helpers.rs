@@ -186,6 +186,14 @@ impl TestApp {
         self.token("root", "correct horse").await
     }
 
+    /// The usual cast: an admin, a seller `sam` and a bidder `bea`; their tokens.
+    pub async fn cast(&self) -> (String, String, String) {
+        let admin = self.admin().await;
+        let seller = self.user("sam", "seller").await;
+        let bidder = self.user("bea", "bidder").await;
+        (admin, seller, bidder)
+    }
+
     /// A pending lot offered by `seller`.
     pub async fn offer(
         &self,
