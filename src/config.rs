@@ -66,17 +66,13 @@ impl Settings {
         };
         Ok(Settings {
             bind: args.bind,
-            database_url: args.database_url,
             admin,
             soft_close: Duration::from_secs(args.soft_close_secs),
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
             max_streams: args.max_streams,
             currency: Currency::new(&args.currency),
             demo: args.demo,
-            session_ttl: Duration::from_secs(14 * 24 * 3600),
-            clock: Clock::system(),
-            secure_cookies: false,
-            stalled_after: Duration::from_secs(30),
+            ..Settings::for_database(&args.database_url)
         })
     }
 

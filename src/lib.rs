@@ -31,6 +31,10 @@ impl Application {
     /// Opens the database, starts the auction house and binds the listener (port 0 works).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = Store::open(&settings.database_url).await?;
+        let purged = store.purge_expired_tokens(settings.clock.now()).await?;
+        if purged > 0 {
+            tracing::info!(purged, "expired sessions and tokens removed");
+        }
         if let Some((name, password)) = &settings.admin {
             ensure_admin(&store, &settings, name, password).await?;
         }

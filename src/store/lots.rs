@@ -140,6 +140,12 @@ fn sql(parts: &[&str]) -> sqlx::AssertSqlSafe<String> {
 }
 
 impl Store {
+    pub async fn lot_count(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM lots")
+            .fetch_one(&self.pool)
+            .await
+    }
+
     #[tracing::instrument(skip(self))]
     pub async fn lot(&self, id: Uuid) -> Result<Option<Lot>, sqlx::Error> {
         let row: Option<LotRow> = sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.id = ?"]))

@@ -107,12 +107,6 @@ impl Store {
         row.map(UserRow::into_user).transpose()
     }
 
-    pub async fn lot_count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM lots")
-            .fetch_one(&self.pool)
-            .await
-    }
-
     /// Suspends or restores a user; suspension also ends their sessions and tokens.
     pub async fn set_suspended(
         &self,

@@ -182,6 +182,14 @@ async fn wait_until(
     }
 }
 
+/// Waits for `#live-status` to read `state`.
+async fn live_state(b: &Client, state: &str, within: Duration) {
+    wait_until(b, "#live-status", Some("data-state"), within, |s| {
+        s == state
+    })
+    .await;
+}
+
 async fn place_bid_in_form(b: &Client, amount: &str) {
     let input = b.find(Locator::Id("amount")).await.expect("amount field");
     input.clear().await.expect("clear");
@@ -219,22 +227,8 @@ async fn two_watchers_see_a_form_bid(transport: &str) {
             login(&app, bb, "ben").await;
             a.goto(&app.url(&path)).await.expect("A opens the lot");
             bb.goto(&app.url(&path)).await.expect("B opens the lot");
-            wait_until(
-                a,
-                "#live-status",
-                Some("data-state"),
-                Duration::from_secs(5),
-                |s| s == "live",
-            )
-            .await;
-            wait_until(
-                bb,
-                "#live-status",
-                Some("data-state"),
-                Duration::from_secs(5),
-                |s| s == "live",
-            )
-            .await;
+            live_state(a, "live", Duration::from_secs(5)).await;
+            live_state(bb, "live", Duration::from_secs(5)).await;
             let a_url = a.current_url().await.expect("url");
 
             place_bid_in_form(bb, "12.50").await;
@@ -297,14 +291,7 @@ async fn the_lot_list_soft_close_and_closing_update_live() {
             page.goto(&app.url(&format!("/lots/{lot}")))
                 .await
                 .expect("lot");
-            wait_until(
-                page,
-                "#live-status",
-                Some("data-state"),
-                Duration::from_secs(5),
-                |s| s == "live",
-            )
-            .await;
+            live_state(page, "live", Duration::from_secs(5)).await;
             tokio::time::sleep(Duration::from_millis(300)).await; // the list's stream attaches
             let ends_before = wait_until(page, "#countdown", Some("data-ends-at"), LIVE, |v| {
                 !v.is_empty()
@@ -371,14 +358,7 @@ async fn a_restarted_server_is_reconnected_to_and_missed_bids_are_filled_in() {
                     .expect("app")
                     .url(&format!("/lots/{lot}"));
                 a.goto(&url).await.expect("lot");
-                wait_until(
-                    a,
-                    "#live-status",
-                    Some("data-state"),
-                    Duration::from_secs(5),
-                    |s| s == "live",
-                )
-                .await;
+                live_state(a, "live", Duration::from_secs(5)).await;
 
                 let running = app.lock().await.take().expect("app");
                 let restarted = running
@@ -391,14 +371,7 @@ async fn a_restarted_server_is_reconnected_to_and_missed_bids_are_filled_in() {
                     )
                     .await;
                 // The browser noticed the stop before the new server came up (retry is 2 s).
-                wait_until(
-                    a,
-                    "#live-status",
-                    Some("data-state"),
-                    Duration::from_secs(3),
-                    |s| s == "reconnecting",
-                )
-                .await;
+                live_state(a, "reconnecting", Duration::from_secs(3)).await;
                 assert_eq!(
                     restarted.bid(&ben, &lot, 1_000).await.status(),
                     reqwest::StatusCode::CREATED
@@ -407,14 +380,7 @@ async fn a_restarted_server_is_reconnected_to_and_missed_bids_are_filled_in() {
                     restarted.bid(&ben, &lot, 1_100).await.status(),
                     reqwest::StatusCode::CREATED
                 );
-                wait_until(
-                    a,
-                    "#live-status",
-                    Some("data-state"),
-                    Duration::from_secs(10),
-                    |s| s == "live",
-                )
-                .await;
+                live_state(a, "live", Duration::from_secs(10)).await;
                 wait_until(
                     a,
                     "#current-price",

@@ -3,6 +3,25 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::time::Duration;
 
+/// Polls the lot until it reaches `status` (or gives up after `tries` × `every`).
+async fn wait_for_status(
+    app: &crate::helpers::TestApp,
+    id: &str,
+    status: &str,
+    tries: u32,
+    every: Duration,
+) -> Value {
+    let mut lot = app.lot(id, None).await;
+    for _ in 0..tries {
+        if lot["status"] == status {
+            break;
+        }
+        tokio::time::sleep(every).await;
+        lot = app.lot(id, None).await;
+    }
+    lot
+}
+
 fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().and_then(|s| s.parse().ok()).expect("a time")
 }
@@ -22,14 +41,7 @@ async fn a_two_second_lot_closes_by_itself_on_time() {
         reqwest::StatusCode::CREATED
     );
 
-    let mut lot = app.lot(&id, None).await;
-    for _ in 0..40 {
-        if lot["status"] == "closed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        lot = app.lot(&id, None).await;
-    }
+    let lot = wait_for_status(&app, &id, "closed", 40, Duration::from_millis(100)).await;
     assert_eq!(lot["status"], "closed");
     assert_eq!(lot["winner"]["username"], "bea");
     assert_eq!(lot["final_price_cents"], 500);
@@ -57,14 +69,7 @@ async fn the_clock_closes_after_a_soft_close_extension_and_only_once() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.lot(&id, None).await["status"], "open");
     app.clock.advance(chrono::Duration::seconds(100)); // exactly the new end
-    let mut lot = app.lot(&id, None).await;
-    for _ in 0..20 {
-        if lot["status"] == "closed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        lot = app.lot(&id, None).await;
-    }
+    let lot = wait_for_status(&app, &id, "closed", 20, Duration::from_millis(50)).await;
     assert_eq!(lot["status"], "closed");
     assert_eq!(lot["closed_at"], "2026-11-25T12:11:50.000Z");
     assert_eq!(lot["winner"]["username"], "bea");
