@@ -41,6 +41,7 @@ impl Application {
         let max_streams = settings
             .max_streams
             .unwrap_or_else(live::default_max_streams);
+        store.spawn_checkpoints();
         let hub = Hub::new(store.clone(), max_streams).await?;
         let publisher = hub.clone();
         let house = AuctionHouse::start(

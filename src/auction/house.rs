@@ -456,15 +456,31 @@ impl House {
                 write::insert_lot(&mut tx, lot).await?;
             }
         }
+        let mut bid_only = Vec::with_capacity(batch.dirty.len());
         for id in &batch.dirty {
-            if let Some(lot) = batch.work.get(id) {
-                write::update_lot(&mut tx, lot).await?;
+            let Some(lot) = batch.work.get(id) else {
+                continue;
+            };
+            match self.lots.get(id) {
+                Some(before) if only_bidding_changed(before, lot) => bid_only.push(lot),
+                _ => write::update_lot(&mut tx, lot).await?,
             }
         }
+        write::update_bid_state(&mut tx, &bid_only).await?;
         write::insert_bids(&mut tx, &batch.bids).await?;
         events::insert_all(&mut tx, &batch.events).await?;
         tx.commit().await
     }
+}
+
+/// Whether a batch changed only what bids change (see `write::update_bid_state`).
+fn only_bidding_changed(before: &Lot, after: &Lot) -> bool {
+    before.status == after.status
+        && before.ends_at == after.ends_at
+        && before.closed_at == after.closed_at
+        && before.winner == after.winner
+        && before.final_price == after.final_price
+        && before.reject_reason == after.reject_reason
 }
 
 /// Each open lot with its latest bids from the database, for a fresh view.

@@ -134,6 +134,11 @@ const BID_SELECT: &str = "SELECT b.id, b.lot_id, l.title AS lot_title, u.usernam
     b.amount_cents, b.placed_at, b.event_id
   FROM bids b JOIN users u ON u.id = b.bidder_id JOIN lots l ON l.id = b.lot_id";
 
+/// A lot's latest bids, newest first (bind the lot and a limit): found through the event
+/// log's per-lot index, which bids share rather than keeping one of their own.
+const BIDS_OF_LOT: &str = " WHERE b.event_id IN (SELECT id FROM events
+    WHERE lot_id = ? AND kind = 'bid' ORDER BY seq DESC LIMIT ?) ORDER BY b.event_id DESC";
+
 /// Concatenates fixed SQL fragments; none of them holds user input.
 fn sql(parts: &[&str]) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(parts.concat())
@@ -212,14 +217,11 @@ impl Store {
 
     /// A lot's bids, newest first.
     pub async fn bids_of_lot(&self, lot: Uuid, limit: i64) -> Result<Vec<BidRecord>, sqlx::Error> {
-        let rows: Vec<BidRow> = sqlx::query_as(sql(&[
-            BID_SELECT,
-            " WHERE b.lot_id = ? ORDER BY b.event_id DESC LIMIT ?",
-        ]))
-        .bind(lot.to_string())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<BidRow> = sqlx::query_as(sql(&[BID_SELECT, BIDS_OF_LOT]))
+            .bind(lot.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(BidRecord::try_from).collect()
     }
 
@@ -261,14 +263,11 @@ pub mod write {
         lot: Uuid,
         limit: i64,
     ) -> Result<Vec<BidRecord>, sqlx::Error> {
-        let rows: Vec<BidRow> = sqlx::query_as(sql(&[
-            BID_SELECT,
-            " WHERE b.lot_id = ? ORDER BY b.event_id DESC LIMIT ?",
-        ]))
-        .bind(lot.to_string())
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+        let rows: Vec<BidRow> = sqlx::query_as(sql(&[BID_SELECT, BIDS_OF_LOT]))
+            .bind(lot.to_string())
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
         rows.into_iter().map(BidRecord::try_from).collect()
     }
 
@@ -325,8 +324,37 @@ pub mod write {
         Ok(())
     }
 
-    /// Rows per multi-row INSERT: one statement for many bids keeps a batch's commit short.
+    /// Rows per multi-row statement: one statement for many bids keeps a batch's commit short.
     const ROWS_PER_INSERT: usize = 100;
+
+    /// Writes the bidding state of many lots in one statement per hundred. Only columns that
+    /// bids change are set, so SQLite leaves the status and winner indexes untouched: each
+    /// index entry rewritten is a page written to the WAL at commit.
+    pub async fn update_bid_state(
+        conn: &mut SqliteConnection,
+        lots: &[&Lot],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in lots.chunks(ROWS_PER_INSERT) {
+            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "UPDATE lots SET current_price_cents = v.column2, leader_id = v.column3,
+                    leader_max_cents = v.column4, bid_count = v.column5, last_seq = v.column6,
+                    last_event_id = v.column7
+                 FROM (",
+            );
+            update.push_values(chunk, |mut row, lot| {
+                row.push_bind(lot.id.to_string())
+                    .push_bind(lot.current_price.map(|c| c.get()))
+                    .push_bind(lot.leader.as_ref().map(|u| u.id.to_string()))
+                    .push_bind(lot.leader_max.map(|c| c.get()))
+                    .push_bind(lot.bid_count)
+                    .push_bind(lot.last_seq)
+                    .push_bind(lot.last_event_id);
+            });
+            update.push(") AS v WHERE lots.id = v.column1");
+            update.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 
     pub async fn insert_bids(
         conn: &mut SqliteConnection,

@@ -25,6 +25,10 @@ pub struct Store {
     pub(crate) tokens: std::sync::Arc<tokens::TokenCache>,
 }
 
+/// WAL pages after which the writer checkpoints itself (SQLite's default is 1,000).
+const WRITER_CHECKPOINT_PAGES: u32 = 20_000;
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)
@@ -50,8 +54,36 @@ impl Store {
     }
 
     /// The auction house's own connection: the only one that writes lots, bids and events.
+    /// Its own checkpoints are a backstop (`WRITER_CHECKPOINT_PAGES`): one run inside a commit
+    /// would hold every bidder of that batch while the WAL is copied back.
     pub async fn writer(database_url: &str) -> anyhow::Result<SqliteConnection> {
-        Ok(options(database_url)?.connect().await?)
+        Ok(options(database_url)?
+            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string())
+            .connect()
+            .await?)
+    }
+
+    /// Copies the WAL back into the database beside the writer, every `CHECKPOINT_EVERY`, on a
+    /// pool connection. PASSIVE never blocks the writer; when it has caught up, the writer's
+    /// next transaction starts the WAL over, so it stays small.
+    pub fn spawn_checkpoints(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    return;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "checkpoint failed; the writer's own will run");
+                }
+            }
+        });
     }
 
     pub async fn ping(&self) -> bool {

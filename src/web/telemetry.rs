@@ -1,4 +1,5 @@
-//! One span per request with a request id; 4xx logged as warn, 5xx as error.
+//! One span per request with a request id; answers logged at info, 5xx as error. A 4xx is the
+//! client's business (an outbid bid is one), not a warning about the server.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -24,9 +25,6 @@ pub async fn trace_requests(
     match &result {
         Ok(res) if res.status().is_server_error() => {
             tracing::error!(status = res.status().as_u16(), ms, "served")
-        }
-        Ok(res) if res.status().is_client_error() => {
-            tracing::warn!(status = res.status().as_u16(), ms, "served")
         }
         Ok(res) => tracing::info!(status = res.status().as_u16(), ms, "served"),
         Err(e) => tracing::error!(error = %e, ms, "failed"),
