@@ -19,6 +19,27 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use store::Store;
 
+/// Connections the kernel may hold for us before we accept them (capped by `somaxconn`).
+/// `TcpListener::bind` asks for 128: a crowd arriving at once would have its SYNs dropped and
+/// retried a second later.
+const LISTEN_BACKLOG: i32 = 4096;
+
+fn listen(bind: &str) -> std::io::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = bind.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -57,7 +78,7 @@ impl Application {
             demo::start(&store, &house, &settings).await?;
         }
 
-        let listener = TcpListener::bind(&settings.bind)?;
+        let listener = listen(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let data = (
             aweb::Data::new(store.clone()),
@@ -80,7 +101,6 @@ impl Application {
         .on_connect(move |conn, _| live::drop_when_stalled(conn, stalled_after))
         // A watcher that hangs up is dropped at once, not at the next heartbeat.
         .h1_allow_half_closed(false)
-        .backlog(4096)
         .max_connection_rate(4096)
         .shutdown_timeout(10)
         .disable_signals()

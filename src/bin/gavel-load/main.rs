@@ -76,10 +76,12 @@ fn main() -> anyhow::Result<()> {
     if let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) {
         let _ = limit;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     if args.worker {
+        // One thread per worker process: the workers share the server's cores, and a single
+        // event loop each wakes less often than a thread pool would.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let watchers = parse_plan(&args.plan)?;
         runtime.block_on(worker::run(worker::WorkerArgs {
             server: args.server,
@@ -87,7 +89,10 @@ fn main() -> anyhow::Result<()> {
             watchers,
         }))
     } else {
-        runtime.block_on(coordinate(args))
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(coordinate(args))
     }
 }
 

@@ -23,7 +23,13 @@ pub struct WorkerArgs {
     pub watchers: Vec<(String, i64, usize, Kind)>,
 }
 
+/// Connections a worker has opening at once. Past the server's listen queue (somaxconn, 4,096
+/// by default) the kernel drops SYNs and the client retries a second later, so an unbounded
+/// rush measures the retry timer rather than the server.
+const OPENING_AT_ONCE: usize = 1_024;
+
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
+    let gate = Arc::new(tokio::sync::Semaphore::new(OPENING_AT_ONCE));
     let mut all: Vec<(String, Kind, Seen)> = Vec::new();
     let started = std::time::Instant::now();
     let mut pending = Vec::new();
@@ -32,9 +38,17 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             let seen: Seen = Arc::new(Mutex::new(Vec::new()));
             all.push((lot.clone(), *kind, seen.clone()));
             pending.push(match kind {
-                Kind::Sse => sse(args.server, args.source, lot.clone(), seen).await,
+                Kind::Sse => sse(args.server, args.source, lot.clone(), seen, gate.clone()).await,
                 Kind::LongPoll => {
-                    long_poll(args.server, args.source, lot.clone(), *cursor, seen).await
+                    long_poll(
+                        args.server,
+                        args.source,
+                        lot.clone(),
+                        *cursor,
+                        seen,
+                        gate.clone(),
+                    )
+                    .await
                 }
             });
         }
@@ -115,9 +129,19 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
 type Connected = tokio::sync::oneshot::Receiver<()>;
 
 /// Opens an SSE stream; the returned receiver fires once the response headers are in.
-async fn sse(server: SocketAddr, source: Option<IpAddr>, lot: String, seen: Seen) -> Connected {
+async fn sse(
+    server: SocketAddr,
+    source: Option<IpAddr>,
+    lot: String,
+    seen: Seen,
+    gate: Arc<tokio::sync::Semaphore>,
+) -> Connected {
     let (ready, connected) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
+        let Ok(opening) = gate.acquire_owned().await else {
+            return;
+        };
+        let mut opening = Some(opening);
         let Ok(mut conn) = http::connect(server, source).await else {
             return;
         };
@@ -140,6 +164,7 @@ async fn sse(server: SocketAddr, source: Option<IpAddr>, lot: String, seen: Seen
             let at = now_us();
             buf.extend_from_slice(&chunk[..n]);
             if let Some(r) = ready.take() {
+                opening.take();
                 if !buf.starts_with(b"HTTP/1.1 200") {
                     return;
                 }
@@ -177,9 +202,14 @@ async fn long_poll(
     lot: String,
     mut cursor: i64,
     seen: Seen,
+    gate: Arc<tokio::sync::Semaphore>,
 ) -> Connected {
     let (ready, connected) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
+        let Ok(opening) = gate.acquire_owned().await else {
+            return;
+        };
+        let mut opening = Some(opening);
         let Ok(mut conn) = http::connect(server, source).await else {
             return;
         };
@@ -192,6 +222,7 @@ async fn long_poll(
                 return;
             };
             let at = now_us();
+            opening.take();
             if res.status != 200 {
                 return;
             }
