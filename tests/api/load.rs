@@ -50,3 +50,41 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
     assert_eq!(report["duplicated"], 0);
     assert_eq!(report["out_of_order"], 0);
 }
+
+/// The storage-floor tool's smoke run: every figure it reports is measured, none is zero.
+#[actix_web::test]
+async fn the_floor_tool_measures_sqlite_and_the_house() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gavel-floor"))
+        .args([
+            "--seconds",
+            "1",
+            "--lots",
+            "5",
+            "--batch",
+            "8",
+            "--clients",
+            "4",
+        ])
+        .output()
+        .await
+        .expect("gavel-floor runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    for figure in [
+        "sqlite_one_bid_per_commit_per_sec",
+        "sqlite_batched_bids_per_sec",
+        "sqlite_batched_one_lot_bids_per_sec",
+        "house_no_http_accepted_per_sec",
+    ] {
+        assert!(
+            report[figure].as_f64().unwrap_or(0.0) > 0.0,
+            "{figure}: {report}"
+        );
+    }
+    assert_eq!(report["lots"], 5);
+}
