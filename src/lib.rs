@@ -63,7 +63,7 @@ impl Application {
             .max_streams
             .unwrap_or_else(live::default_max_streams);
         store.spawn_checkpoints();
-        let hub = Hub::new(store.clone(), max_streams).await?;
+        let hub = Hub::new(store.clone(), max_streams, settings.heartbeat).await?;
         let publisher = hub.clone();
         let house = AuctionHouse::start(
             Store::writer(&settings.database_url).await?,

@@ -24,6 +24,8 @@ pub enum Push {
     Event(Arc<LiveEvent>),
     /// An SSE `presence` frame for one lot's watchers (no id: not part of the log).
     Presence(Bytes),
+    /// Time for a heartbeat on held streams (one tick for all, not a timer per watcher).
+    Heartbeat,
     /// The server is stopping: end the stream (the client reconnects elsewhere).
     Shutdown,
 }
@@ -67,7 +69,11 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub async fn new(store: Store, max_streams: usize) -> anyhow::Result<Arc<Hub>> {
+    pub async fn new(
+        store: Store,
+        max_streams: usize,
+        heartbeat: std::time::Duration,
+    ) -> anyhow::Result<Arc<Hub>> {
         let latest = store.latest_event_id().await?;
         let (site, _) = broadcast::channel(CHANNEL_DEPTH);
         let hub = Arc::new(Hub {
@@ -83,6 +89,7 @@ impl Hub {
             metrics: Metrics::default(),
         });
         super::presence::spawn(Arc::downgrade(&hub));
+        super::presence::spawn_heartbeats(Arc::downgrade(&hub), heartbeat);
         Ok(hub)
     }
 
@@ -225,6 +232,16 @@ impl Hub {
 
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Asks every held stream for a heartbeat.
+    pub fn heartbeat(&self) {
+        let _ = self.site.send(Push::Heartbeat);
+        if let Ok(lots) = self.lots.lock() {
+            for channel in lots.values() {
+                let _ = channel.tx.send(Push::Heartbeat);
+            }
+        }
     }
 
     /// Ends every held stream so browsers reconnect (elsewhere, or to the next server). The word

@@ -1,4 +1,5 @@
-//! Watcher counts, sent to each lot's watchers at most once a second when they change.
+//! Watcher counts, sent to each lot's watchers at most once a second when they change; and the
+//! heartbeat tick that keeps every held stream from falling silent.
 
 use super::hub::{Hub, Push};
 use bytes::Bytes;
@@ -41,6 +42,20 @@ pub fn spawn(hub: Weak<Hub>) {
                     let _ = channel.tx.send(Push::Presence(frame(*id, now)));
                 }
             }
+        }
+    });
+}
+
+/// Every `every`, one `Heartbeat` down each channel: no held stream is silent for longer, and
+/// no watcher needs a timer of its own.
+pub fn spawn_heartbeats(hub: Weak<Hub>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(hub) = hub.upgrade() else { return };
+            hub.heartbeat();
         }
     });
 }

@@ -4,7 +4,6 @@
 use super::hub::{Filter, Hub, Push};
 use super::limits::{StreamGuard, Transport};
 use super::presence;
-use crate::config::Settings;
 use crate::store::Store;
 use crate::web::error::AppError;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,11 +11,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::broadcast;
-use tokio::time::{Instant, Sleep};
 use uuid::Uuid;
 
 /// How long a browser waits before reconnecting.
@@ -97,38 +93,22 @@ pub async fn lot_events(
     req: HttpRequest,
     hub: web::Data<Arc<Hub>>,
     store: web::Data<Store>,
-    settings: web::Data<Settings>,
     path: web::Path<String>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
     let lot = public_lot(&hub, &store, &path).await?;
     let after = cursor(&req, query.after.as_deref())?;
-    open(
-        &req,
-        hub.get_ref().clone(),
-        Filter::Lot(lot),
-        after,
-        settings.heartbeat,
-    )
-    .await
+    open(&req, hub.get_ref().clone(), Filter::Lot(lot), after).await
 }
 
 pub async fn site_events(
     req: HttpRequest,
     hub: web::Data<Arc<Hub>>,
-    settings: web::Data<Settings>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = parse_lot_filter(query.lots.as_deref())?;
     let after = cursor(&req, query.after.as_deref())?;
-    open(
-        &req,
-        hub.get_ref().clone(),
-        filter,
-        after,
-        settings.heartbeat,
-    )
-    .await
+    open(&req, hub.get_ref().clone(), filter, after).await
 }
 
 async fn open(
@@ -136,7 +116,6 @@ async fn open(
     hub: Arc<Hub>,
     filter: Filter,
     after: Option<i64>,
-    heartbeat: Duration,
 ) -> Result<HttpResponse, AppError> {
     let ndjson = wants_ndjson(req);
     let transport = if ndjson {
@@ -176,8 +155,6 @@ async fn open(
         last_id: scanned,
         catching_up: !caught_up,
         ndjson,
-        heartbeat,
-        beat: Box::pin(tokio::time::sleep(heartbeat)),
         _guard: guard,
     };
     let body = futures_util::stream::unfold(watch, |mut w| async move {
@@ -206,8 +183,6 @@ struct Watch {
     /// Reading the backlog a page at a time, so a far-behind client never holds it all.
     catching_up: bool,
     ndjson: bool,
-    heartbeat: Duration,
-    beat: Pin<Box<Sleep>>,
     _guard: StreamGuard,
 }
 
@@ -238,28 +213,33 @@ impl Watch {
                 }));
                 continue;
             }
-            tokio::select! {
-                received = self.rx.recv() => match received {
-                    Ok(Push::Event(e)) => {
-                        if e.id > self.last_id && self.filter.matches(e.lot_id) {
-                            self.last_id = e.id;
-                            self.hub.metrics.observe_delivery(e.published.elapsed());
-                            return Some(if self.ndjson { e.line.clone() } else { e.sse.clone() });
-                        }
+            match self.rx.recv().await {
+                Ok(Push::Event(e)) => {
+                    if e.id > self.last_id && self.filter.matches(e.lot_id) {
+                        self.last_id = e.id;
+                        self.hub.metrics.observe_delivery(e.published.elapsed());
+                        return Some(if self.ndjson {
+                            e.line.clone()
+                        } else {
+                            e.sse.clone()
+                        });
                     }
-                    Ok(Push::Presence(frame)) => {
-                        if !self.ndjson {
-                            return Some(frame);
-                        }
-                    }
-                    // Fell behind the channel: catch up from the backlog; publishing never waits.
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
-                    Ok(Push::Shutdown) | Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                () = &mut self.beat => {
-                    self.beat.as_mut().reset(Instant::now() + self.heartbeat);
-                    return Some(Bytes::from_static(if self.ndjson { b"\n" } else { b":\n\n" }));
                 }
+                Ok(Push::Presence(frame)) => {
+                    if !self.ndjson {
+                        return Some(frame);
+                    }
+                }
+                Ok(Push::Heartbeat) => {
+                    return Some(Bytes::from_static(if self.ndjson {
+                        b"\n"
+                    } else {
+                        b":\n\n"
+                    }));
+                }
+                // Fell behind the channel: catch up from the backlog; publishing never waits.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                Ok(Push::Shutdown) | Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     }
