@@ -71,6 +71,7 @@ impl Application {
                 clock: settings.clock.clone(),
                 soft_close: chrono::Duration::from_std(settings.soft_close)?,
                 on_commit: Box::new(move |events| publisher.publish(events)),
+                wal: Store::wal_path(&settings.database_url)?,
             },
         )
         .await?;

@@ -23,8 +23,10 @@ pub type CommitHook = Box<dyn Fn(&[StoredEvent]) + Send>;
 pub struct HouseConfig {
     pub clock: Clock,
     pub soft_close: chrono::Duration,
-    /// Called with each batch's events, in id order, right after they commit.
+    /// Called with each batch's events, in id order, once they are durable.
     pub on_commit: CommitHook,
+    /// The database's WAL file, which the house makes durable itself (see `House::run`).
+    pub wal: std::path::PathBuf,
 }
 
 /// The handle web handlers use; cheap to clone.
@@ -59,7 +61,8 @@ impl AuctionHouse {
             open: open.clone(),
         };
         // Overdue lots close before the first request is served.
-        house.run_batch(Vec::new()).await;
+        let first = house.run_batch(Vec::new()).await;
+        house.finish(first).await;
         tokio::spawn(house.run(rx));
         Ok(AuctionHouse { tx, open })
     }
@@ -151,6 +154,22 @@ enum Pending {
     ),
 }
 
+/// A reply with its outcome, sent once the batch is durable.
+enum Answer {
+    Lot(Reply<Lot>, Result<Lot, HouseError>),
+    Bid(Reply<BidReceipt>, Result<BidReceipt, HouseError>),
+}
+
+/// A committed batch whose WAL frames are on their way to the disk: nobody hears of it, not
+/// its callers, the watchers or the readers' view, until they are.
+struct Committed {
+    /// None when the batch wrote nothing (it still waits for the batches before it).
+    sync: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    view: Vec<(Lot, Vec<(AcceptedBid, i64)>)>,
+    events: Vec<StoredEvent>,
+    answers: Vec<Answer>,
+}
+
 /// What one batch will write.
 #[derive(Default)]
 struct Batch {
@@ -162,13 +181,25 @@ struct Batch {
 }
 
 impl House {
+    /// Group commit, pipelined: the writer connection runs with `synchronous=NORMAL`, so COMMIT
+    /// writes the batch's WAL frames without waiting for the disk; the house then syncs the WAL
+    /// file itself on a blocking thread while it applies and commits the next batch, and
+    /// answers a batch only when its sync is done. Every answer still follows durability, as
+    /// with `synchronous=FULL`, but the disk's flush no longer stalls the next batch.
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut syncing: Option<Committed> = None;
         loop {
             let next_due = self.schedule.next();
             let clock = self.config.clock.clone();
             let wake = async move {
                 match next_due {
                     Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let synced = async {
+                match syncing.as_mut().and_then(|c| c.sync.as_mut()) {
+                    Some(sync) => sync.await,
                     None => std::future::pending().await,
                 }
             };
@@ -179,6 +210,15 @@ impl House {
                     None => break,
                 },
                 () = wake => {}
+                result = synced => {
+                    if let Some(mut done) = syncing.take() {
+                        done.sync = None;
+                        if !self.answer(done, result) {
+                            return;
+                        }
+                    }
+                    continue;
+                }
             }
             while commands.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -190,8 +230,24 @@ impl House {
                 .iter()
                 .position(|c| matches!(c, Command::Stop { .. }))
                 .map(|at| commands.split_off(at));
-            self.run_batch(commands).await;
+            let committed = self.run_batch(commands).await;
+            // Batches are answered in order: the one before first.
+            if let Some(before) = syncing.take()
+                && !self.finish(Some(before)).await
+            {
+                return;
+            }
+            syncing = committed;
+            // A batch that wrote nothing waited only for the one before: answer it now.
+            if syncing.as_ref().is_some_and(|c| c.sync.is_none())
+                && !self.finish(syncing.take()).await
+            {
+                return;
+            }
             if let Some(mut rest) = stop {
+                if !self.finish(syncing.take()).await {
+                    return;
+                }
                 // Commands queued behind the stop are dropped: their callers see Unavailable.
                 if let Some(Command::Stop { done }) = rest.drain(..1).next() {
                     tracing::info!("auction house stopped");
@@ -200,11 +256,69 @@ impl House {
                 return;
             }
         }
+        self.finish(syncing.take()).await;
         tracing::info!("auction house stopped");
     }
 
-    /// Closes what is due, applies the commands, commits once, then answers everyone.
-    async fn run_batch(&mut self, commands: Vec<Command>) {
+    /// Waits for a committed batch to be durable, then answers it. False when the disk failed:
+    /// the house then stops, as no later answer could be trusted.
+    async fn finish(&mut self, committed: Option<Committed>) -> bool {
+        let Some(mut committed) = committed else {
+            return true;
+        };
+        let result = match committed.sync.take() {
+            Some(sync) => sync.await,
+            None => Ok(Ok(())),
+        };
+        self.answer(committed, result)
+    }
+
+    fn answer(
+        &mut self,
+        committed: Committed,
+        synced: Result<std::io::Result<()>, tokio::task::JoinError>,
+    ) -> bool {
+        let failure = match synced {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(error) = failure {
+            tracing::error!(%error, "the WAL could not be synced; the auction house stops");
+            for answer in committed.answers {
+                match answer {
+                    Answer::Lot(reply, _) => {
+                        let _ = reply.send(Err(HouseError::Store));
+                    }
+                    Answer::Bid(reply, _) => {
+                        let _ = reply.send(Err(HouseError::Store));
+                    }
+                }
+            }
+            return false;
+        }
+        for (lot, bids) in &committed.view {
+            self.open.update(lot, bids);
+        }
+        if !committed.events.is_empty() {
+            (self.config.on_commit)(&committed.events);
+        }
+        for answer in committed.answers {
+            match answer {
+                Answer::Lot(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Answer::Bid(reply, result) => {
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        true
+    }
+
+    /// Closes what is due, applies the commands and commits once; the answers wait in the
+    /// returned batch until it is durable. A batch that fails to commit is answered at once.
+    async fn run_batch(&mut self, commands: Vec<Command>) -> Option<Committed> {
         let now = self.config.clock.now();
         let mut batch = Batch::default();
         let first_event_id = self.next_event_id;
@@ -222,37 +336,24 @@ impl House {
             pending.push(self.apply(&mut batch, cmd, now).await);
         }
 
-        if let Err(e) = self.commit(&batch).await {
-            tracing::error!(error = %e, "batch failed to commit; its commands are refused");
-            self.next_event_id = first_event_id;
-            for id in batch.work.keys() {
-                self.lots.remove(id);
+        let wrote = match self.commit(&batch).await {
+            Ok(wrote) => wrote,
+            Err(e) => {
+                self.refuse(e, batch, pending, first_event_id).await;
+                return None;
             }
-            // Reload what the database really holds so the plan stays true.
-            if let Ok(open) = write::open_lots(&mut self.conn).await {
-                self.schedule = Schedule::default();
-                for lot in open {
-                    self.schedule.set(lot.id, lot.ends_at);
-                    self.lots.insert(lot.id, lot);
-                }
-                if let Ok(view) = with_recent_bids(&mut self.conn, self.lots.values()).await {
-                    self.open.replace_all(view);
-                }
-            }
-            for p in pending {
-                match p {
-                    Pending::Stopped => {}
-                    Pending::Lot(reply, r) => {
-                        let _ = reply.send(r.and(Err(HouseError::Store)));
-                    }
-                    Pending::Bid(reply, r) => {
-                        let _ = reply.send(r.and(Err(HouseError::Store)));
-                    }
-                }
-            }
-            return;
-        }
+        };
+        let sync = wrote.then(|| {
+            let wal = self.config.wal.clone();
+            tokio::task::spawn_blocking(move || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(wal)?
+                    .sync_data()
+            })
+        });
 
+        let mut view = Vec::with_capacity(batch.work.len());
         let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
         for (id, lot) in touched {
             let new_bids: Vec<(AcceptedBid, i64)> = batch
@@ -261,34 +362,79 @@ impl House {
                 .filter(|(lot_id, _, _)| *lot_id == id)
                 .map(|(_, bid, event_id)| (bid.clone(), *event_id))
                 .collect();
-            self.open.update(&lot, &new_bids);
+            view.push((lot.clone(), new_bids));
             let open = lot.status == LotStatus::Open;
             self.schedule.set(id, if open { lot.ends_at } else { None });
             if open {
                 self.lots.insert(id, lot);
             } else {
                 self.lots.remove(&id);
-                // Keep the final state for replies below.
+                // Keep the final state for the answers below.
                 batch.work.insert(id, lot);
             }
         }
-        if !batch.events.is_empty() {
-            (self.config.on_commit)(&batch.events);
-        }
+        let mut answers = Vec::with_capacity(pending.len());
         for p in pending {
             match p {
                 Pending::Stopped => {}
                 Pending::Lot(reply, r) => {
-                    let _ = reply.send(r.and_then(|id| self.snapshot(&batch, id)));
+                    answers.push(Answer::Lot(
+                        reply,
+                        r.and_then(|id| self.snapshot(&batch, id)),
+                    ));
                 }
                 Pending::Bid(reply, r) => {
-                    let _ = reply.send(r.and_then(|(lot_id, bid, event_id)| {
+                    let receipt = r.and_then(|(lot_id, bid, event_id)| {
                         Ok(BidReceipt {
                             bid,
                             event_id,
                             lot: self.snapshot(&batch, lot_id)?,
                         })
-                    }));
+                    });
+                    answers.push(Answer::Bid(reply, receipt));
+                }
+            }
+        }
+        Some(Committed {
+            sync,
+            view,
+            events: batch.events,
+            answers,
+        })
+    }
+
+    /// A batch that failed to commit: its commands are refused and the plan is reloaded.
+    async fn refuse(
+        &mut self,
+        e: sqlx::Error,
+        batch: Batch,
+        pending: Vec<Pending>,
+        first_event_id: i64,
+    ) {
+        tracing::error!(error = %e, "batch failed to commit; its commands are refused");
+        self.next_event_id = first_event_id;
+        for id in batch.work.keys() {
+            self.lots.remove(id);
+        }
+        // Reload what the database really holds so the plan stays true.
+        if let Ok(open) = write::open_lots(&mut self.conn).await {
+            self.schedule = Schedule::default();
+            for lot in open {
+                self.schedule.set(lot.id, lot.ends_at);
+                self.lots.insert(lot.id, lot);
+            }
+            if let Ok(view) = with_recent_bids(&mut self.conn, self.lots.values()).await {
+                self.open.replace_all(view);
+            }
+        }
+        for p in pending {
+            match p {
+                Pending::Stopped => {}
+                Pending::Lot(reply, r) => {
+                    let _ = reply.send(r.and(Err(HouseError::Store)));
+                }
+                Pending::Bid(reply, r) => {
+                    let _ = reply.send(r.and(Err(HouseError::Store)));
                 }
             }
         }
@@ -446,9 +592,10 @@ impl House {
         ids
     }
 
-    async fn commit(&mut self, batch: &Batch) -> Result<(), sqlx::Error> {
+    /// Writes the batch in one transaction; false when it had nothing to write.
+    async fn commit(&mut self, batch: &Batch) -> Result<bool, sqlx::Error> {
         if batch.new_lots.is_empty() && batch.dirty.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut tx = self.conn.begin().await?;
         for id in &batch.new_lots {
@@ -469,7 +616,8 @@ impl House {
         write::update_bid_state(&mut tx, &bid_only).await?;
         write::insert_bids(&mut tx, &batch.bids).await?;
         events::insert_all(&mut tx, &batch.events).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -65,6 +65,7 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<serde_json::V
             clock: Clock::system(),
             soft_close: chrono::Duration::zero(),
             on_commit: Box::new(|_| {}),
+            wal: Store::wal_path(&url)?,
         },
     )
     .await?;

@@ -56,11 +56,21 @@ impl Store {
     /// The auction house's own connection: the only one that writes lots, bids and events.
     /// Its own checkpoints are a backstop (`WRITER_CHECKPOINT_PAGES`): one run inside a commit
     /// would hold every bidder of that batch while the WAL is copied back.
+    /// It commits with `synchronous=NORMAL` because the house syncs the WAL itself before it
+    /// answers anyone (`auction::house`), overlapped with the next batch: `wal_path` is that file.
     pub async fn writer(database_url: &str) -> anyhow::Result<SqliteConnection> {
         Ok(options(database_url)?
+            .synchronous(SqliteSynchronous::Normal)
             .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string())
             .connect()
             .await?)
+    }
+
+    /// The WAL file of the database at `database_url`.
+    pub fn wal_path(database_url: &str) -> anyhow::Result<std::path::PathBuf> {
+        let mut wal = options(database_url)?.get_filename().as_os_str().to_owned();
+        wal.push("-wal");
+        Ok(wal.into())
     }
 
     /// Copies the WAL back into the database beside the writer, every `CHECKPOINT_EVERY`, on a

@@ -191,3 +191,34 @@ async fn bids_after_the_end_are_refused() {
         (StatusCode::CONFLICT, "auction_ended")
     );
 }
+
+/// The house answers a bid only after it has synced the WAL itself: when the sync cannot
+/// happen, the bid is not confirmed and nobody sees it.
+#[actix_web::test]
+async fn a_bid_is_not_confirmed_until_the_wal_is_synced() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    assert_eq!(
+        app.bid(&bea, &id, 1_000).await.status(),
+        StatusCode::CREATED
+    );
+
+    // The file the house syncs is gone (SQLite keeps its own handle): the next sync fails.
+    let wal = gavel::store::Store::wal_path(&app.db_url).expect("wal path");
+    std::fs::remove_file(&wal).expect("the WAL exists once a batch committed");
+    let refused = app.bid(&bea, &id, 1_100).await;
+    assert!(
+        refused.status().is_server_error(),
+        "an unsynced bid is not confirmed: {}",
+        refused.status()
+    );
+    let lot = app.lot(&id, None).await;
+    assert_eq!(lot["bid_count"], 1, "readers never saw the unsynced bid");
+    assert_eq!(lot["current_price_cents"], 1_000);
+    let (_, html) = app.page(&app.browser(), &format!("/lots/{id}")).await;
+    assert_eq!(html.matches("data-bid-id=").count(), 1);
+    // The house stopped rather than answer on a disk it cannot trust.
+    let after = app.bid(&bea, &id, 1_200).await;
+    assert_eq!(after.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
