@@ -1,8 +1,9 @@
 //! The storage floor under the bid figures in BENCHMARKS.md, on this machine's disk:
 //! 1. SQLite alone (through sqlx, the real schema, WAL and `synchronous=FULL`): bids committed
 //!    one per transaction, and `--batch` per transaction over `--lots` lots;
-//! 2. the auction house with no HTTP in front: `--clients` tasks bidding the minimum next bid
-//!    they last saw, as `gavel-load` does.
+//! 2. the auction house with no HTTP in front (its pipelined group commit, each batch synced
+//!    before it is answered): `--clients` tasks bidding the minimum next bid they last saw, as
+//!    `gavel-load` does.
 //!
 //! `cargo run --release --bin gavel-floor -- --seconds 5`. Works in a fresh temporary database.
 
@@ -132,8 +133,12 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<serde_json::V
     let house_rate = accepted.load(Ordering::Relaxed) as f64 / secs.as_secs_f64();
     house.stop().await;
 
-    // SQLite alone: the rows a bid writes (bid, event, lot), on a connection like the house's.
+    // SQLite alone: the rows a bid writes (bid, event, lot), each commit durable by itself
+    // (the house's connection leaves the sync to the house, so set FULL here).
     let mut conn = Store::writer(&url).await?;
+    sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut conn)
+        .await?;
     let one = sqlite_bids(&mut conn, &lots, 1, secs).await?;
     let batched = sqlite_bids(&mut conn, &lots, args.batch.max(1), secs).await?;
     let hot = sqlite_bids(&mut conn, &lots[..1], args.batch.max(1), secs).await?;
