@@ -160,6 +160,40 @@ enum Answer {
     Bid(Reply<BidReceipt>, Result<BidReceipt, HouseError>),
 }
 
+impl Answer {
+    fn send(self) {
+        match self {
+            Answer::Lot(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Answer::Bid(reply, result) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// The batch was not made durable: whatever its outcome, the caller hears of the failure.
+    fn fail(self) {
+        match self {
+            Answer::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)),
+            Answer::Bid(reply, _) => Answer::Bid(reply, Err(HouseError::Store)),
+        }
+        .send();
+    }
+}
+
+impl Pending {
+    /// The batch failed to commit: a command refused on its own keeps its reason, the rest
+    /// hear of the failure.
+    fn refuse(self) {
+        match self {
+            Pending::Stopped => {}
+            Pending::Lot(reply, r) => Answer::Lot(reply, r.and(Err(HouseError::Store))).send(),
+            Pending::Bid(reply, r) => Answer::Bid(reply, r.and(Err(HouseError::Store))).send(),
+        }
+    }
+}
+
 /// A committed batch whose WAL frames are on their way to the disk: nobody hears of it, not
 /// its callers, the watchers or the readers' view, until they are.
 struct Committed {
@@ -285,34 +319,16 @@ impl House {
         };
         if let Some(error) = failure {
             tracing::error!(%error, "the WAL could not be synced; the auction house stops");
-            for answer in committed.answers {
-                match answer {
-                    Answer::Lot(reply, _) => {
-                        let _ = reply.send(Err(HouseError::Store));
-                    }
-                    Answer::Bid(reply, _) => {
-                        let _ = reply.send(Err(HouseError::Store));
-                    }
-                }
-            }
+            committed.answers.into_iter().for_each(Answer::fail);
             return false;
         }
-        for (lot, bids) in &committed.view {
-            self.open.update(lot, bids);
+        for (lot, bids) in committed.view {
+            self.open.update(lot, &bids);
         }
         if !committed.events.is_empty() {
             (self.config.on_commit)(&committed.events);
         }
-        for answer in committed.answers {
-            match answer {
-                Answer::Lot(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                Answer::Bid(reply, result) => {
-                    let _ = reply.send(result);
-                }
-            }
-        }
+        committed.answers.into_iter().for_each(Answer::send);
         true
     }
 
@@ -427,17 +443,7 @@ impl House {
                 self.open.replace_all(view);
             }
         }
-        for p in pending {
-            match p {
-                Pending::Stopped => {}
-                Pending::Lot(reply, r) => {
-                    let _ = reply.send(r.and(Err(HouseError::Store)));
-                }
-                Pending::Bid(reply, r) => {
-                    let _ = reply.send(r.and(Err(HouseError::Store)));
-                }
-            }
-        }
+        pending.into_iter().for_each(Pending::refuse);
     }
 
     /// The committed state of a lot this batch touched.
@@ -638,7 +644,8 @@ async fn with_recent_bids<'a>(
 ) -> Result<Vec<(Lot, Vec<crate::store::lots::BidRecord>)>, sqlx::Error> {
     let mut out = Vec::new();
     for lot in lots.filter(|l| l.status == LotStatus::Open) {
-        let bids = write::recent_bids(conn, lot.id, super::open_lots::RECENT_BIDS as i64).await?;
+        let bids =
+            write::recent_bids(&mut *conn, lot.id, super::open_lots::RECENT_BIDS as i64).await?;
         out.push((lot.clone(), bids));
     }
     Ok(out)

@@ -38,7 +38,7 @@ impl OpenLots {
     }
 
     /// A lot's new state, with the bids this batch accepted on it (oldest first).
-    pub(super) fn update(&self, lot: &Lot, new_bids: &[(AcceptedBid, i64)]) {
+    pub(super) fn update(&self, lot: Lot, new_bids: &[(AcceptedBid, i64)]) {
         let Ok(mut map) = self.0.write() else { return };
         if lot.status != LotStatus::Open {
             map.remove(&lot.id);
@@ -60,13 +60,14 @@ impl OpenLots {
             })
             .collect();
         if let Some(before) = map.get(&lot.id) {
-            recent.extend(before.recent_bids.iter().cloned());
+            let room = RECENT_BIDS.saturating_sub(recent.len());
+            recent.extend(before.recent_bids.iter().take(room).cloned());
         }
         recent.truncate(RECENT_BIDS);
         map.insert(
             lot.id,
             Arc::new(OpenLot {
-                lot: lot.clone(),
+                lot,
                 recent_bids: recent,
             }),
         );

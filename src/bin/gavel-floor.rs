@@ -10,7 +10,9 @@
 use clap::Parser;
 use gavel::auction::{AuctionHouse, HouseConfig, HouseError};
 use gavel::clock::Clock;
-use gavel::domain::{BidRejected, BidRequest, Cents, NewLot, Role, Username};
+use gavel::domain::{
+    AcceptedBid, BidRejected, BidRequest, Cents, Lot, NewLot, Role, UserRef, Username,
+};
 use gavel::store::Store;
 use serde_json::json;
 use std::sync::Arc;
@@ -139,9 +141,10 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<serde_json::V
     sqlx::query("PRAGMA synchronous = FULL")
         .execute(&mut conn)
         .await?;
-    let one = sqlite_bids(&mut conn, &lots, 1, secs).await?;
-    let batched = sqlite_bids(&mut conn, &lots, args.batch.max(1), secs).await?;
-    let hot = sqlite_bids(&mut conn, &lots[..1], args.batch.max(1), secs).await?;
+    let batch = args.batch.max(1);
+    let one = sqlite_bids(&store, &mut conn, &lots, &bidder, 1, secs).await?;
+    let batched = sqlite_bids(&store, &mut conn, &lots, &bidder, batch, secs).await?;
+    let hot = sqlite_bids(&store, &mut conn, &lots[..1], &bidder, batch, secs).await?;
 
     Ok(json!({
         "lots": lots.len(),
@@ -156,86 +159,70 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<serde_json::V
 }
 
 /// Commits `per_commit` bids per transaction, round-robin over `lots`, for `secs`; bids/s.
+/// The writes are the house's own (`store::lots::write`, `store::events`): only the house's
+/// decisions and HTTP are left out.
 async fn sqlite_bids(
+    store: &Store,
     conn: &mut sqlx::SqliteConnection,
     lots: &[Uuid],
+    bidder: &UserRef,
     per_commit: usize,
     secs: Duration,
 ) -> anyhow::Result<f64> {
+    use gavel::store::{events, lots::write};
     use sqlx::Connection;
-    let bidder: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'floor-bidder'")
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut event_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut seq = std::collections::HashMap::<Uuid, i64>::new();
-    for lot in lots {
-        let last: i64 = sqlx::query_scalar("SELECT last_seq FROM lots WHERE id = ?")
-            .bind(lot.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-        seq.insert(*lot, last);
+    let mut state = Vec::with_capacity(lots.len());
+    for id in lots {
+        state.push(
+            store
+                .lot(*id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no lot {id}"))?,
+        );
     }
+    let mut event_id = store.latest_event_id().await?;
     let data = "x".repeat(600);
-    let (start, mut bids) = (Instant::now(), 0u64);
+    let (start, mut placed) = (Instant::now(), 0usize);
     while start.elapsed() < secs {
-        // (lot, seq, event id) of each bid; one multi-row statement per table, as the house does.
-        let rows: Vec<(String, i64, i64)> = (0..per_commit)
-            .map(|i| {
-                let lot = lots[(bids as usize + i) % lots.len()];
-                let s = seq.entry(lot).or_default();
-                *s += 1;
-                event_id += 1;
-                (lot.to_string(), *s, event_id)
-            })
-            .collect();
-        bids += per_commit as u64;
-        let millis = chrono::Utc::now().timestamp_millis();
-        let mut tx = conn.begin().await?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO bids (id, lot_id, bidder_id, amount_cents, placed_at, event_id) ",
-        );
-        insert.push_values(&rows, |mut row, (lot, _, id)| {
-            row.push_bind(Uuid::now_v7().to_string())
-                .push_bind(lot.clone())
-                .push_bind(bidder.clone())
-                .push_bind(100 + id)
-                .push_bind(millis)
-                .push_bind(*id);
-        });
-        insert.build().execute(&mut *tx).await?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO events (id, lot_id, seq, kind, at, data) ",
-        );
-        insert.push_values(&rows, |mut row, (lot, seq, id)| {
-            row.push_bind(*id)
-                .push_bind(lot.clone())
-                .push_bind(*seq)
-                .push_bind("bid")
-                .push_bind(millis)
-                .push_bind(data.clone());
-        });
-        insert.build().execute(&mut *tx).await?;
-        // The last row for a lot wins, as in the house's per-batch lot state.
-        let mut latest = std::collections::HashMap::new();
-        for (lot, seq, id) in &rows {
-            latest.insert(lot.clone(), (*seq, *id));
+        let now = chrono::Utc::now();
+        let (mut bids, mut stored, mut touched) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..per_commit {
+            let at = placed % lots.len();
+            if !touched.contains(&at) {
+                touched.push(at);
+            }
+            let lot = &mut state[at];
+            placed += 1;
+            event_id += 1;
+            lot.last_seq += 1;
+            lot.last_event_id = event_id;
+            lot.bid_count += 1;
+            let amount = Cents::new(100 + event_id)?;
+            lot.current_price = Some(amount);
+            lot.leader = Some(bidder.clone());
+            let bid = AcceptedBid {
+                id: Uuid::now_v7(),
+                bidder: bidder.clone(),
+                amount,
+                max: None,
+                placed_at: now,
+            };
+            bids.push((lot.id, bid, event_id));
+            stored.push(events::StoredEvent {
+                id: event_id,
+                lot_id: lot.id,
+                seq: lot.last_seq,
+                kind: "bid".into(),
+                at: now,
+                data: data.clone(),
+            });
         }
-        let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "UPDATE lots SET current_price_cents = v.column2, leader_id = v.column3,
-                bid_count = v.column4, last_seq = v.column4, last_event_id = v.column5 FROM (",
-        );
-        update.push_values(&latest, |mut row, (lot, (seq, id))| {
-            row.push_bind(lot.clone())
-                .push_bind(100 + id)
-                .push_bind(bidder.clone())
-                .push_bind(*seq)
-                .push_bind(*id);
-        });
-        update.push(") AS v WHERE lots.id = v.column1");
-        update.build().execute(&mut *tx).await?;
+        let touched: Vec<&Lot> = touched.iter().map(|&at| &state[at]).collect();
+        let mut tx = conn.begin().await?;
+        write::update_bid_state(&mut tx, &touched).await?;
+        write::insert_bids(&mut tx, &bids).await?;
+        events::insert_all(&mut tx, &stored).await?;
         tx.commit().await?;
     }
-    Ok(bids as f64 / start.elapsed().as_secs_f64())
+    Ok(placed as f64 / start.elapsed().as_secs_f64())
 }

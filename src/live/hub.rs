@@ -236,22 +236,22 @@ impl Hub {
 
     /// Asks every held stream for a heartbeat.
     pub fn heartbeat(&self) {
-        let _ = self.site.send(Push::Heartbeat);
-        if let Ok(lots) = self.lots.lock() {
-            for channel in lots.values() {
-                let _ = channel.tx.send(Push::Heartbeat);
-            }
-        }
+        self.tell_everyone(Push::Heartbeat);
     }
 
     /// Ends every held stream so browsers reconnect (elsewhere, or to the next server). The word
     /// goes down the same channels as events, so no watcher keeps a second waiter registered.
     pub fn shut_down(&self) {
         self.stopping.store(true, Ordering::Release);
-        let _ = self.site.send(Push::Shutdown);
+        self.tell_everyone(Push::Shutdown);
+    }
+
+    /// Sends `push` down the site's channel and every lot's.
+    fn tell_everyone(&self, push: Push) {
+        let _ = self.site.send(push.clone());
         if let Ok(lots) = self.lots.lock() {
             for channel in lots.values() {
-                let _ = channel.tx.send(Push::Shutdown);
+                let _ = channel.tx.send(push.clone());
             }
         }
     }

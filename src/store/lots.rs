@@ -217,12 +217,7 @@ impl Store {
 
     /// A lot's bids, newest first.
     pub async fn bids_of_lot(&self, lot: Uuid, limit: i64) -> Result<Vec<BidRecord>, sqlx::Error> {
-        let rows: Vec<BidRow> = sqlx::query_as(sql(&[BID_SELECT, BIDS_OF_LOT]))
-            .bind(lot.to_string())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(BidRecord::try_from).collect()
+        write::recent_bids(&self.pool, lot, limit).await
     }
 
     pub async fn bids_of_bidder(
@@ -257,9 +252,10 @@ pub mod write {
         row.map(Lot::try_from).transpose()
     }
 
-    /// A lot's latest bids, newest first.
-    pub async fn recent_bids(
-        conn: &mut SqliteConnection,
+    /// A lot's latest bids, newest first, on the house's connection or (through
+    /// `Store::bids_of_lot`) the pool.
+    pub async fn recent_bids<'c>(
+        conn: impl sqlx::SqliteExecutor<'c>,
         lot: Uuid,
         limit: i64,
     ) -> Result<Vec<BidRecord>, sqlx::Error> {

@@ -1,12 +1,12 @@
 //! Placing a bid, shared by the form and the API: the house decides, metrics count.
 
 use crate::auction::{AuctionHouse, BidReceipt, HouseError};
-use crate::domain::json::BidJson;
+use crate::domain::json::{BidJson, LotJson};
 use crate::domain::{BidRejected, BidRequest};
 use crate::live::Hub;
 use crate::store::users::User;
 use crate::web::api::lots::lot_json;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
@@ -31,10 +31,17 @@ pub async fn place_bid(
     result
 }
 
-/// The 201 body of API.md §3.
-pub fn receipt_json(receipt: &BidReceipt, viewer: Option<&User>) -> Value {
-    json!({
-        "bid": BidJson::new(&receipt.bid, receipt.event_id),
-        "lot": lot_json(&receipt.lot, viewer),
-    })
+/// The 201 body of API.md §3, serialized straight from the typed parts (no `Value` in between:
+/// this is on every accepted bid's path).
+#[derive(Serialize)]
+pub struct ReceiptJson {
+    bid: BidJson,
+    lot: LotJson,
+}
+
+pub fn receipt_json(receipt: &BidReceipt, viewer: Option<&User>) -> ReceiptJson {
+    ReceiptJson {
+        bid: BidJson::new(&receipt.bid, receipt.event_id),
+        lot: lot_json(&receipt.lot, viewer),
+    }
 }

@@ -115,6 +115,8 @@ async fn a_restarted_server_closes_lots_that_fell_due_while_it_was_down() {
     let later = app.open_lot(&seller, &admin, 1_000, None, 7_200).await;
     app.bid(&bea, &due, 1_200).await;
     app.bid(&bea, &later, 1_000).await;
+    // The bid came within the soft-close window, so it moved the end: a change beyond bidding.
+    let extended_end = app.lot(&due, None).await["ends_at"].clone();
 
     let clock = app.clock.clone();
     // Stop first, then move time: nothing runs while the server is down.
@@ -123,6 +125,10 @@ async fn a_restarted_server_closes_lots_that_fell_due_while_it_was_down() {
         .await;
     let lot = app.lot(&due, None).await;
     assert_eq!(lot["status"], "closed", "closed at start");
+    assert_eq!(
+        lot["ends_at"], extended_end,
+        "the extension was written, not only the bid"
+    );
     assert_eq!(lot["winner"]["username"], "bea");
     assert_eq!(lot["closed_at"], "2026-11-25T13:00:00.000Z");
     // The bidding state written by the batch's one UPDATE for all bid-only lots survived.

@@ -128,6 +128,17 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
 
 type Connected = tokio::sync::oneshot::Receiver<()>;
 
+/// A connection, and the gate's permit to hold until its first answer arrives.
+async fn open(
+    gate: &Arc<tokio::sync::Semaphore>,
+    server: SocketAddr,
+    source: Option<IpAddr>,
+) -> Option<(tokio::sync::OwnedSemaphorePermit, tokio::net::TcpStream)> {
+    let permit = gate.clone().acquire_owned().await.ok()?;
+    let conn = http::connect(server, source).await.ok()?;
+    Some((permit, conn))
+}
+
 /// Opens an SSE stream; the returned receiver fires once the response headers are in.
 async fn sse(
     server: SocketAddr,
@@ -138,13 +149,10 @@ async fn sse(
 ) -> Connected {
     let (ready, connected) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        let Ok(opening) = gate.acquire_owned().await else {
+        let Some((opening, mut conn)) = open(&gate, server, source).await else {
             return;
         };
         let mut opening = Some(opening);
-        let Ok(mut conn) = http::connect(server, source).await else {
-            return;
-        };
         let req = format!(
             "GET /lots/{lot}/events HTTP/1.1\r\nHost: gavel\r\nAccept: text/event-stream\r\n\r\n"
         );
@@ -206,13 +214,10 @@ async fn long_poll(
 ) -> Connected {
     let (ready, connected) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        let Ok(opening) = gate.acquire_owned().await else {
+        let Some((opening, mut conn)) = open(&gate, server, source).await else {
             return;
         };
         let mut opening = Some(opening);
-        let Ok(mut conn) = http::connect(server, source).await else {
-            return;
-        };
         let mut ready = Some(ready);
         loop {
             // The first poll answers at once: that is "connected".
