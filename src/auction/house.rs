@@ -2,23 +2,22 @@
 //! transaction (group commit), and nobody hears back before it commits.
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
+use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
 use super::open_lots::OpenLots;
 use super::schedule::Schedule;
 use crate::clock::Clock;
 use crate::domain::json::{BidJson, EventJson, LotJson};
 use crate::domain::{AcceptedBid, BidRequest, Change, Lot, LotStatus, NewLot, Time, UserRef};
+use crate::store::batch::BatchWrite;
 use crate::store::events::{self, StoredEvent};
 use crate::store::lots::write;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// Most commands applied in one transaction.
 const MAX_BATCH: usize = 512;
-
-/// What runs with each committed batch's events.
-pub type CommitHook = Box<dyn Fn(&[StoredEvent]) + Send>;
 
 pub struct HouseConfig {
     pub clock: Clock,
@@ -52,18 +51,23 @@ impl AuctionHouse {
         let (tx, rx) = mpsc::channel(8192);
         let open = OpenLots::default();
         open.replace_all(with_recent_bids(&mut conn, lots.values()).await?);
+        let (durability, disk_failed) =
+            Durability::start(config.wal, open.clone(), config.on_commit);
         let mut house = House {
             conn,
-            config,
+            clock: config.clock,
+            soft_close: config.soft_close,
+            durability,
             lots,
             schedule,
             next_event_id,
             open: open.clone(),
         };
         // Overdue lots close before the first request is served.
-        let first = house.run_batch(Vec::new()).await;
-        house.finish(first).await;
-        tokio::spawn(house.run(rx));
+        if let Some(first) = house.run_batch(Vec::new()).await {
+            house.durability.push(first).await;
+        }
+        tokio::spawn(house.run(rx, disk_failed));
         Ok(AuctionHouse { tx, open })
     }
 
@@ -135,7 +139,9 @@ impl AuctionHouse {
 
 struct House {
     conn: SqliteConnection,
-    config: HouseConfig,
+    clock: Clock,
+    soft_close: chrono::Duration,
+    durability: Durability,
     /// Every open lot, and any other lot a command touched; authoritative (single writer).
     lots: HashMap<Uuid, Lot>,
     schedule: Schedule,
@@ -154,34 +160,6 @@ enum Pending {
     ),
 }
 
-/// A reply with its outcome, sent once the batch is durable.
-enum Answer {
-    Lot(Reply<Lot>, Result<Lot, HouseError>),
-    Bid(Reply<BidReceipt>, Result<BidReceipt, HouseError>),
-}
-
-impl Answer {
-    fn send(self) {
-        match self {
-            Answer::Lot(reply, result) => {
-                let _ = reply.send(result);
-            }
-            Answer::Bid(reply, result) => {
-                let _ = reply.send(result);
-            }
-        }
-    }
-
-    /// The batch was not made durable: whatever its outcome, the caller hears of the failure.
-    fn fail(self) {
-        match self {
-            Answer::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)),
-            Answer::Bid(reply, _) => Answer::Bid(reply, Err(HouseError::Store)),
-        }
-        .send();
-    }
-}
-
 impl Pending {
     /// The batch failed to commit: a command refused on its own keeps its reason, the rest
     /// hear of the failure.
@@ -192,16 +170,6 @@ impl Pending {
             Pending::Bid(reply, r) => Answer::Bid(reply, r.and(Err(HouseError::Store))).send(),
         }
     }
-}
-
-/// A committed batch whose WAL frames are on their way to the disk: nobody hears of it, not
-/// its callers, the watchers or the readers' view, until they are.
-struct Committed {
-    /// None when the batch wrote nothing (it still waits for the batches before it).
-    sync: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    view: Vec<(Lot, Vec<(AcceptedBid, i64)>)>,
-    events: Vec<StoredEvent>,
-    answers: Vec<Answer>,
 }
 
 /// What one batch will write.
@@ -215,25 +183,16 @@ struct Batch {
 }
 
 impl House {
-    /// Group commit, pipelined: the writer connection runs with `synchronous=NORMAL`, so COMMIT
-    /// writes the batch's WAL frames without waiting for the disk; the house then syncs the WAL
-    /// file itself on a blocking thread while it applies and commits the next batch, and
-    /// answers a batch only when its sync is done. Every answer still follows durability, as
-    /// with `synchronous=FULL`, but the disk's flush no longer stalls the next batch.
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        let mut syncing: Option<Committed> = None;
+    /// Group commit, pipelined (see `durable`): the house applies and commits batch after
+    /// batch; the durability task syncs and answers them behind it.
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>, mut disk_failed: DiskFailed) {
+        let mut stopped_by = None;
         loop {
             let next_due = self.schedule.next();
-            let clock = self.config.clock.clone();
+            let clock = self.clock.clone();
             let wake = async move {
                 match next_due {
                     Some(t) => clock.sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let synced = async {
-                match syncing.as_mut().and_then(|c| c.sync.as_mut()) {
-                    Some(sync) => sync.await,
                     None => std::future::pending().await,
                 }
             };
@@ -244,15 +203,7 @@ impl House {
                     None => break,
                 },
                 () = wake => {}
-                result = synced => {
-                    if let Some(mut done) = syncing.take() {
-                        done.sync = None;
-                        if !self.answer(done, result) {
-                            return;
-                        }
-                    }
-                    continue;
-                }
+                _ = &mut disk_failed => break,
             }
             while commands.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -264,78 +215,31 @@ impl House {
                 .iter()
                 .position(|c| matches!(c, Command::Stop { .. }))
                 .map(|at| commands.split_off(at));
-            let committed = self.run_batch(commands).await;
-            // Batches are answered in order: the one before first.
-            if let Some(before) = syncing.take()
-                && !self.finish(Some(before)).await
+            if let Some(committed) = self.run_batch(commands).await
+                && !self.durability.push(committed).await
             {
-                return;
-            }
-            syncing = committed;
-            // A batch that wrote nothing waited only for the one before: answer it now.
-            if syncing.as_ref().is_some_and(|c| c.sync.is_none())
-                && !self.finish(syncing.take()).await
-            {
-                return;
+                break;
             }
             if let Some(mut rest) = stop {
-                if !self.finish(syncing.take()).await {
-                    return;
-                }
                 // Commands queued behind the stop are dropped: their callers see Unavailable.
                 if let Some(Command::Stop { done }) = rest.drain(..1).next() {
-                    tracing::info!("auction house stopped");
-                    let _ = done.send(());
+                    stopped_by = Some(done);
                 }
-                return;
+                break;
             }
         }
-        self.finish(syncing.take()).await;
+        drop(rx);
+        self.durability.close().await;
         tracing::info!("auction house stopped");
-    }
-
-    /// Waits for a committed batch to be durable, then answers it. False when the disk failed:
-    /// the house then stops, as no later answer could be trusted.
-    async fn finish(&mut self, committed: Option<Committed>) -> bool {
-        let Some(mut committed) = committed else {
-            return true;
-        };
-        let result = match committed.sync.take() {
-            Some(sync) => sync.await,
-            None => Ok(Ok(())),
-        };
-        self.answer(committed, result)
-    }
-
-    fn answer(
-        &mut self,
-        committed: Committed,
-        synced: Result<std::io::Result<()>, tokio::task::JoinError>,
-    ) -> bool {
-        let failure = match synced {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(e) => Some(e.to_string()),
-        };
-        if let Some(error) = failure {
-            tracing::error!(%error, "the WAL could not be synced; the auction house stops");
-            committed.answers.into_iter().for_each(Answer::fail);
-            return false;
+        if let Some(done) = stopped_by {
+            let _ = done.send(());
         }
-        for (lot, bids) in committed.view {
-            self.open.update(lot, &bids);
-        }
-        if !committed.events.is_empty() {
-            (self.config.on_commit)(&committed.events);
-        }
-        committed.answers.into_iter().for_each(Answer::send);
-        true
     }
 
     /// Closes what is due, applies the commands and commits once; the answers wait in the
     /// returned batch until it is durable. A batch that fails to commit is answered at once.
     async fn run_batch(&mut self, commands: Vec<Command>) -> Option<Committed> {
-        let now = self.config.clock.now();
+        let now = self.clock.now();
         let mut batch = Batch::default();
         let first_event_id = self.next_event_id;
 
@@ -359,15 +263,6 @@ impl House {
                 return None;
             }
         };
-        let sync = wrote.then(|| {
-            let wal = self.config.wal.clone();
-            tokio::task::spawn_blocking(move || {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(wal)?
-                    .sync_data()
-            })
-        });
 
         let mut view = Vec::with_capacity(batch.work.len());
         let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
@@ -412,7 +307,7 @@ impl House {
             }
         }
         Some(Committed {
-            sync,
+            wrote,
             view,
             events: batch.events,
             answers,
@@ -494,7 +389,7 @@ impl House {
                 request,
                 reply,
             } => {
-                let soft_close = self.config.soft_close;
+                let soft_close = self.soft_close;
                 let result = match self.working(batch, lot_id).await {
                     Err(e) => Err(e),
                     Ok(lot) => lot
@@ -603,10 +498,10 @@ impl House {
         if batch.new_lots.is_empty() && batch.dirty.is_empty() {
             return Ok(false);
         }
-        let mut tx = self.conn.begin().await?;
+        let mut write = BatchWrite::default();
         for id in &batch.new_lots {
             if let Some(lot) = batch.work.get(id) {
-                write::insert_lot(&mut tx, lot).await?;
+                write.insert_lot(lot);
             }
         }
         let mut bid_only = Vec::with_capacity(batch.dirty.len());
@@ -616,18 +511,18 @@ impl House {
             };
             match self.lots.get(id) {
                 Some(before) if only_bidding_changed(before, lot) => bid_only.push(lot),
-                _ => write::update_lot(&mut tx, lot).await?,
+                _ => write.update_lot(lot),
             }
         }
-        write::update_bid_state(&mut tx, &bid_only).await?;
-        write::insert_bids(&mut tx, &batch.bids).await?;
-        events::insert_all(&mut tx, &batch.events).await?;
-        tx.commit().await?;
+        write.update_bid_state(&bid_only);
+        write.insert_bids(&batch.bids);
+        write.insert_events(&batch.events);
+        write.commit(&mut self.conn).await?;
         Ok(true)
     }
 }
 
-/// Whether a batch changed only what bids change (see `write::update_bid_state`).
+/// Whether a batch changed only what bids change (see `BatchWrite::update_bid_state`).
 fn only_bidding_changed(before: &Lot, after: &Lot) -> bool {
     before.status == after.status
         && before.ends_at == after.ends_at

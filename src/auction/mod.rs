@@ -1,6 +1,7 @@
 //! The auction house: the single writer of lots, bids and events, and the clock that closes lots.
 
 mod commands;
+mod durable;
 mod house;
 mod open_lots;
 mod schedule;

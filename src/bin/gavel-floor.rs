@@ -169,8 +169,7 @@ async fn sqlite_bids(
     per_commit: usize,
     secs: Duration,
 ) -> anyhow::Result<f64> {
-    use gavel::store::{events, lots::write};
-    use sqlx::Connection;
+    use gavel::store::{batch::BatchWrite, events};
     let mut state = Vec::with_capacity(lots.len());
     for id in lots {
         state.push(
@@ -218,11 +217,11 @@ async fn sqlite_bids(
             });
         }
         let touched: Vec<&Lot> = touched.iter().map(|&at| &state[at]).collect();
-        let mut tx = conn.begin().await?;
-        write::update_bid_state(&mut tx, &touched).await?;
-        write::insert_bids(&mut tx, &bids).await?;
-        events::insert_all(&mut tx, &stored).await?;
-        tx.commit().await?;
+        let mut write = BatchWrite::default();
+        write.update_bid_state(&touched);
+        write.insert_bids(&bids);
+        write.insert_events(&stored);
+        write.commit(conn).await?;
     }
     Ok(placed as f64 / start.elapsed().as_secs_f64())
 }

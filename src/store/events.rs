@@ -1,6 +1,6 @@
 //! The event log (API.md §4): full JSON per event, one id sequence for the site.
 
-use super::{Store, from_millis, to_millis};
+use super::{Store, from_millis};
 use crate::domain::Time;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -14,28 +14,6 @@ pub struct StoredEvent {
     pub kind: String,
     pub at: Time,
     pub data: String,
-}
-
-/// Writes a batch's events, many rows per statement.
-pub async fn insert_all(
-    conn: &mut SqliteConnection,
-    events: &[StoredEvent],
-) -> Result<(), sqlx::Error> {
-    for chunk in events.chunks(100) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO events (id, lot_id, seq, kind, at, data) ",
-        );
-        insert.push_values(chunk, |mut row, e| {
-            row.push_bind(e.id)
-                .push_bind(e.lot_id.to_string())
-                .push_bind(e.seq)
-                .push_bind(e.kind.clone())
-                .push_bind(to_millis(e.at))
-                .push_bind(e.data.clone());
-        });
-        insert.build().execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 pub async fn latest_id(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {

@@ -1,7 +1,7 @@
 //! Lots and bids: the reads everyone makes, and the writes only the auction house makes.
 
-use super::{Store, from_millis, parse_id, to_millis};
-use crate::domain::{AcceptedBid, Cents, Lot, LotStatus, Time, UserRef};
+use super::{Store, from_millis, parse_id};
+use crate::domain::{Cents, Lot, LotStatus, Time, UserRef};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -272,105 +272,5 @@ pub mod write {
             .fetch_all(conn)
             .await?;
         into_lots(rows)
-    }
-
-    pub async fn insert_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO lots (id, seller_id, title, description, status, starting_price_cents,
-                reserve_cents, duration_secs, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(lot.id.to_string())
-        .bind(lot.seller.id.to_string())
-        .bind(&lot.title)
-        .bind(&lot.description)
-        .bind(lot.status.as_str())
-        .bind(lot.starting_price.get())
-        .bind(lot.reserve.map(|c| c.get()))
-        .bind(lot.duration_secs)
-        .bind(to_millis(lot.created_at))
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
-
-    /// Writes every field that changes after creation.
-    pub async fn update_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE lots SET status = ?, ends_at = ?, closed_at = ?, current_price_cents = ?,
-                leader_id = ?, leader_max_cents = ?, bid_count = ?, winner_id = ?,
-                final_price_cents = ?, reject_reason = ?, last_seq = ?, last_event_id = ?
-             WHERE id = ?",
-        )
-        .bind(lot.status.as_str())
-        .bind(lot.ends_at.map(to_millis))
-        .bind(lot.closed_at.map(to_millis))
-        .bind(lot.current_price.map(|c| c.get()))
-        .bind(lot.leader.as_ref().map(|u| u.id.to_string()))
-        .bind(lot.leader_max.map(|c| c.get()))
-        .bind(lot.bid_count)
-        .bind(lot.winner.as_ref().map(|u| u.id.to_string()))
-        .bind(lot.final_price.map(|c| c.get()))
-        .bind(&lot.reject_reason)
-        .bind(lot.last_seq)
-        .bind(lot.last_event_id)
-        .bind(lot.id.to_string())
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
-
-    /// Rows per multi-row statement: one statement for many bids keeps a batch's commit short.
-    const ROWS_PER_INSERT: usize = 100;
-
-    /// Writes the bidding state of many lots in one statement per hundred. Only columns that
-    /// bids change are set, so SQLite leaves the status and winner indexes untouched: each
-    /// index entry rewritten is a page written to the WAL at commit.
-    pub async fn update_bid_state(
-        conn: &mut SqliteConnection,
-        lots: &[&Lot],
-    ) -> Result<(), sqlx::Error> {
-        for chunk in lots.chunks(ROWS_PER_INSERT) {
-            let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "UPDATE lots SET current_price_cents = v.column2, leader_id = v.column3,
-                    leader_max_cents = v.column4, bid_count = v.column5, last_seq = v.column6,
-                    last_event_id = v.column7
-                 FROM (",
-            );
-            update.push_values(chunk, |mut row, lot| {
-                row.push_bind(lot.id.to_string())
-                    .push_bind(lot.current_price.map(|c| c.get()))
-                    .push_bind(lot.leader.as_ref().map(|u| u.id.to_string()))
-                    .push_bind(lot.leader_max.map(|c| c.get()))
-                    .push_bind(lot.bid_count)
-                    .push_bind(lot.last_seq)
-                    .push_bind(lot.last_event_id);
-            });
-            update.push(") AS v WHERE lots.id = v.column1");
-            update.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn insert_bids(
-        conn: &mut SqliteConnection,
-        bids: &[(Uuid, AcceptedBid, i64)],
-    ) -> Result<(), sqlx::Error> {
-        for chunk in bids.chunks(ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id) ",
-            );
-            insert.push_values(chunk, |mut row, (lot_id, bid, event_id)| {
-                row.push_bind(bid.id.to_string())
-                    .push_bind(lot_id.to_string())
-                    .push_bind(bid.bidder.id.to_string())
-                    .push_bind(bid.amount.get())
-                    .push_bind(bid.max.map(|c| c.get()))
-                    .push_bind(to_millis(bid.placed_at))
-                    .push_bind(*event_id);
-            });
-            insert.build().execute(&mut *conn).await?;
-        }
-        Ok(())
     }
 }

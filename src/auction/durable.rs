@@ -1,0 +1,131 @@
+//! Committed batches on their way to the disk, answered in order once they are durable.
+//!
+//! The house's connection commits with `synchronous=NORMAL`: COMMIT writes a batch's WAL frames
+//! without waiting for the disk. This task makes them durable with one `fdatasync` of the WAL
+//! for every batch that was committed before that sync began, then answers those batches in
+//! order. The house never waits for the disk: it applies and commits the next batch while the
+//! last one syncs, and batches that arrive during a sync share the next one. Nobody (callers,
+//! watchers, the open-lots view) hears of a batch before its sync has returned.
+
+use super::commands::{BidReceipt, HouseError, Reply};
+use super::open_lots::OpenLots;
+use crate::domain::{AcceptedBid, Lot};
+use crate::store::events::StoredEvent;
+use std::path::PathBuf;
+use tokio::sync::{mpsc, oneshot};
+
+/// What runs with each durable batch's events.
+pub type CommitHook = Box<dyn Fn(&[StoredEvent]) + Send>;
+
+/// Committed batches waiting at most: past this the house waits for the disk.
+const QUEUED_BATCHES: usize = 64;
+
+/// A reply with its outcome, sent once the batch is durable.
+pub(super) enum Answer {
+    Lot(Reply<Lot>, Result<Lot, HouseError>),
+    Bid(Reply<BidReceipt>, Result<BidReceipt, HouseError>),
+}
+
+impl Answer {
+    pub(super) fn send(self) {
+        match self {
+            Answer::Lot(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Answer::Bid(reply, result) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// The batch was not made durable: whatever its outcome, the caller hears of the failure.
+    fn fail(self) {
+        match self {
+            Answer::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)),
+            Answer::Bid(reply, _) => Answer::Bid(reply, Err(HouseError::Store)),
+        }
+        .send();
+    }
+}
+
+/// A committed batch: what readers, watchers and callers hear once it is durable.
+pub(super) struct Committed {
+    /// False when the batch wrote nothing: it still waits for the batches before it.
+    pub wrote: bool,
+    pub view: Vec<(Lot, Vec<(AcceptedBid, i64)>)>,
+    pub events: Vec<StoredEvent>,
+    pub answers: Vec<Answer>,
+}
+
+pub(super) struct Durability {
+    batches: mpsc::Sender<Committed>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Resolves once a sync has failed: the house then stops, as no later answer could be trusted.
+pub(super) type DiskFailed = oneshot::Receiver<()>;
+
+impl Durability {
+    pub(super) fn start(wal: PathBuf, open: OpenLots, on_commit: CommitHook) -> (Self, DiskFailed) {
+        let (batches, rx) = mpsc::channel(QUEUED_BATCHES);
+        let (failed, disk_failed) = oneshot::channel();
+        let task = tokio::spawn(run(rx, wal, open, on_commit, failed));
+        (Durability { batches, task }, disk_failed)
+    }
+
+    /// Hands over a committed batch; false once the task has stopped.
+    pub(super) async fn push(&self, committed: Committed) -> bool {
+        self.batches.send(committed).await.is_ok()
+    }
+
+    /// Answers everything handed over, then ends the task.
+    pub(super) async fn close(self) {
+        drop(self.batches);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<Committed>,
+    wal: PathBuf,
+    open: OpenLots,
+    on_commit: CommitHook,
+    failed: oneshot::Sender<()>,
+) {
+    // Taken when a sync fails: from then on every batch is failed, not answered.
+    let mut alarm = Some(failed);
+    let mut group = Vec::new();
+    while rx.recv_many(&mut group, QUEUED_BATCHES).await > 0 {
+        // Every batch in the group was committed before this sync starts, so it covers them all.
+        if alarm.is_some() && group.iter().any(|c| c.wrote) {
+            let wal = wal.clone();
+            let synced = tokio::task::spawn_blocking(move || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(wal)?
+                    .sync_data()
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            if let Err(error) = synced {
+                tracing::error!(%error, "the WAL could not be synced; the auction house stops");
+                if let Some(tell) = alarm.take() {
+                    let _ = tell.send(());
+                }
+            }
+        }
+        for committed in group.drain(..) {
+            if alarm.is_none() {
+                committed.answers.into_iter().for_each(Answer::fail);
+                continue;
+            }
+            for (lot, bids) in committed.view {
+                open.update(lot, &bids);
+            }
+            if !committed.events.is_empty() {
+                on_commit(&committed.events);
+            }
+            committed.answers.into_iter().for_each(Answer::send);
+        }
+    }
+}
