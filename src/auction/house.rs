@@ -479,7 +479,12 @@ impl House {
                 lot: LotJson::public(lot),
                 bid,
             };
-            let data = serde_json::to_string(&json).unwrap_or_else(|_| String::from("{}"));
+            // Sized for a whole event at once (~800 bytes), not grown from empty.
+            let mut data = Vec::with_capacity(1024);
+            let data = match serde_json::to_writer(&mut data, &json) {
+                Ok(()) => String::from_utf8(data).unwrap_or_else(|_| String::from("{}")),
+                Err(_) => String::from("{}"),
+            };
             batch.events.push(StoredEvent {
                 id,
                 lot_id,

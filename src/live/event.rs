@@ -2,6 +2,7 @@
 
 use crate::store::events::StoredEvent;
 use bytes::Bytes;
+use std::fmt::Write;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -19,10 +20,13 @@ pub struct LiveEvent {
 
 impl LiveEvent {
     pub fn new(event: &StoredEvent) -> LiveEvent {
-        let sse = format!(
-            "id: {}\nevent: {}\ndata: {}\n\n",
-            event.id, event.kind, event.data
-        );
+        // Sized up front: `format!` would grow the buffer a few times for an ~800-byte event.
+        let mut sse = String::with_capacity(event.data.len() + event.kind.len() + 40);
+        let _ = write!(sse, "id: {}\nevent: ", event.id);
+        sse.push_str(&event.kind);
+        sse.push_str("\ndata: ");
+        sse.push_str(&event.data);
+        sse.push_str("\n\n");
         let mut line = String::with_capacity(event.data.len() + 1);
         line.push_str(&event.data);
         line.push('\n');

@@ -2,6 +2,7 @@
 
 use super::csrf;
 use super::error::AppError;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{Password, Role};
 use crate::store::Store;
@@ -86,14 +87,15 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-fn deps(req: &HttpRequest) -> Result<(Store, Settings), AppError> {
+/// The store and the clock: all an extractor needs (not a copy of every setting per request).
+fn deps(req: &HttpRequest) -> Result<(Store, Clock), AppError> {
     let store = req
         .app_data::<web::Data<Store>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("store missing")))?;
     let settings = req
         .app_data::<web::Data<Settings>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("settings missing")))?;
-    Ok((store.get_ref().clone(), settings.get_ref().clone()))
+    Ok((store.get_ref().clone(), settings.clock.clone()))
 }
 
 /// The signed-in browser user, if any (pages).
@@ -116,12 +118,12 @@ impl FromRequest for Viewer {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let (store, settings) = deps(&req)?;
+            let (store, clock) = deps(&req)?;
             let Some(cookie) = req.cookie(SESSION_COOKIE) else {
                 return Ok(Viewer(None));
             };
             let user = store
-                .user_for_token(cookie.value(), TokenKind::Session, settings.clock.now())
+                .user_for_token(cookie.value(), TokenKind::Session, clock.now())
                 .await?;
             Ok(Viewer(user))
         })
@@ -155,8 +157,8 @@ impl FromRequest for ApiCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let (store, settings) = deps(&req)?;
-            let now = settings.clock.now();
+            let (store, clock) = deps(&req)?;
+            let now = clock.now();
             if let Some(token) = bearer(&req) {
                 let user = store.user_for_token(&token, TokenKind::Api, now).await?;
                 return match user {

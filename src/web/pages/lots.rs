@@ -102,10 +102,7 @@ async fn lot_page(
     });
     // An open lot and its latest bids come from the house's committed view; others from the database.
     let (lot, bids) = match house.open_lots().get(id) {
-        Some(open) => (
-            open.lot.clone(),
-            open.recent_bids.iter().map(|b| (**b).clone()).collect(),
-        ),
+        Some(open) => (open.lot.clone(), open.recent_bids.iter().cloned().collect()),
         None => {
             let lot = store.lot(id).await?.ok_or(AppError::NotFound)?;
             let bids = store.bids_of_lot(id, HISTORY_LEN).await?;
