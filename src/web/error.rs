@@ -1,6 +1,7 @@
 //! One error type, mapped once to HTTP: JSON for the API (API.md §3), an HTML page for pages.
 
 use crate::auction::HouseError;
+use crate::domain::Currency;
 use crate::domain::lot::{FieldError, StateError};
 use crate::domain::{BidRejected, Cents};
 use actix_web::http::StatusCode;
@@ -26,6 +27,8 @@ pub enum AppError {
     },
     BidTooLow {
         min_next: Cents,
+        /// The site's currency, when the handler knows it, so the message reads "€122.50".
+        currency: Option<Currency>,
     },
     Unavailable,
     Internal(anyhow::Error),
@@ -58,6 +61,17 @@ impl AppError {
         }
     }
 
+    /// Amounts in the message shown in the site's currency.
+    pub fn in_currency(self, site: &Currency) -> AppError {
+        match self {
+            AppError::BidTooLow { min_next, .. } => AppError::BidTooLow {
+                min_next,
+                currency: Some(site.clone()),
+            },
+            other => other,
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             AppError::Unauthenticated => "sign in first".into(),
@@ -70,11 +84,12 @@ impl AppError {
             AppError::TooLarge => "the request body is larger than 64 KiB".into(),
             AppError::Field(f) => f.message.clone(),
             AppError::Conflict { message, .. } => message.clone(),
-            AppError::BidTooLow { min_next } => {
-                format!(
-                    "the bid is too low: at least {} is needed",
-                    min_next.to_units_string()
-                )
+            AppError::BidTooLow { min_next, currency } => {
+                let amount = match currency {
+                    Some(c) => c.format(*min_next),
+                    None => min_next.to_units_string(),
+                };
+                format!("the bid is too low: at least {amount} is needed")
             }
             AppError::Unavailable => "the server is busy; try again shortly".into(),
             AppError::Internal(_) => "something went wrong on our side".into(),
@@ -85,7 +100,7 @@ impl AppError {
     fn extra(&self) -> Map<String, Value> {
         let mut extra = Map::new();
         match self {
-            AppError::BidTooLow { min_next } => {
+            AppError::BidTooLow { min_next, .. } => {
                 extra.insert("min_next_bid_cents".into(), json!(min_next.get()));
             }
             AppError::Field(f) => {
@@ -165,7 +180,10 @@ impl From<BidRejected> for AppError {
                 message: e.to_string(),
             },
             BidRejected::OwnLot => AppError::Forbidden("you cannot bid on your own lot"),
-            BidRejected::TooLow { min_next } => AppError::BidTooLow { min_next },
+            BidRejected::TooLow { min_next } => AppError::BidTooLow {
+                min_next,
+                currency: None,
+            },
             BidRejected::MaxBelowAmount => AppError::field(
                 "max_cents",
                 "invalid_max",

@@ -15,6 +15,10 @@ async fn bids_follow_the_starting_price_and_increments() {
         (StatusCode::UNPROCESSABLE_ENTITY, "bid_too_low")
     );
     assert_eq!(body["error"]["min_next_bid_cents"], 2_450);
+    assert_eq!(
+        body["error"]["message"], "the bid is too low: at least €24.50 is needed",
+        "in the site's currency, as the page says it"
+    );
 
     let res = app.bid(&bea, &id, 2_450).await;
     assert_eq!(res.status(), StatusCode::CREATED);

@@ -2,6 +2,7 @@
 
 use super::{opt_int, opt_str, require_object};
 use crate::auction::AuctionHouse;
+use crate::config::Settings;
 use crate::domain::json::{BidJson, LotJson, NameJson};
 use crate::domain::{BidRequest, Cents, Lot, LotStatus, NewLot, Role};
 use crate::store::Store;
@@ -259,6 +260,7 @@ fn parse_bid_amounts(body: &Value) -> Result<(Cents, Option<Cents>), AppError> {
 async fn place_bid(
     house: web::Data<AuctionHouse>,
     hub: web::Data<std::sync::Arc<crate::live::Hub>>,
+    settings: web::Data<Settings>,
     caller: ApiCaller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -271,7 +273,9 @@ async fn place_bid(
         amount,
         max,
     };
-    let receipt = crate::web::bids::place_bid(&house, &hub, lot_id, request).await?;
+    let receipt = crate::web::bids::place_bid(&house, &hub, lot_id, request)
+        .await
+        .map_err(|e| AppError::from(e).in_currency(&settings.currency))?;
     Ok(HttpResponse::Created().json(crate::web::bids::receipt_json(&receipt, Some(&user))))
 }
 

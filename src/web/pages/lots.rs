@@ -240,7 +240,9 @@ async fn bid(
             Ok(receipt) => {
                 HttpResponse::Created().json(crate::web::bids::receipt_json(&receipt, Some(&user)))
             }
-            Err(e) => AppError::from(e).error_response(),
+            Err(e) => AppError::from(e)
+                .in_currency(&settings.currency)
+                .error_response(),
         });
     }
     match result {
