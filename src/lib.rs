@@ -160,3 +160,36 @@ async fn ensure_admin(
     tracing::info!(admin = %username, "admin created");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    /// The kernel completes a crowd's handshakes into the listen queue before anyone accepts.
+    /// With the 128 that `TcpListener::bind` asks for, the 129th SYN is dropped and its
+    /// connect waits a second for the retry.
+    #[test]
+    fn the_listener_queues_a_crowd_before_accepting() -> std::io::Result<()> {
+        let crowd = 300;
+        let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(crowd);
+        if somaxconn <= crowd {
+            let why = format!("net.core.somaxconn is {somaxconn}, which caps any backlog");
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+            println!("skipped the listen-backlog test: {why} (sysctl -w net.core.somaxconn=4096)");
+            return Ok(());
+        }
+        let listener = super::listen("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let mut held = Vec::with_capacity(crowd);
+        for n in 0..crowd {
+            let conn = TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+                .map_err(|e| std::io::Error::other(format!("connection {n} waited: {e}")))?;
+            held.push(conn);
+        }
+        Ok(())
+    }
+}
