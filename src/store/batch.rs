@@ -4,6 +4,11 @@
 //! trip between threads: two wake-ups, which on this kind of machine cost more than SQLite's
 //! work for a small batch. Sent as one query, a batch costs one round trip however many
 //! statements it holds; sqlx binds each statement's share of the arguments in order.
+//!
+//! Every statement is `OR ROLLBACK`: a batch is all or nothing anyway, and without it SQLite
+//! keeps a statement journal for each multi-row statement that could fail halfway, copying
+//! every index page it touches (a lot's `(lot_id, seq)` entry lands on its own page): that
+//! copy was most of the cost of writing a bid.
 
 use super::events::StoredEvent;
 use super::to_millis;
@@ -43,7 +48,7 @@ impl BatchWrite {
     pub fn insert_lot(&mut self, lot: &Lot) {
         let sql = self.next_statement();
         sql.push(
-            "INSERT INTO lots (id, seller_id, title, description, status, starting_price_cents,
+            "INSERT OR ROLLBACK INTO lots (id, seller_id, title, description, status, starting_price_cents,
                 reserve_cents, duration_secs, created_at) VALUES (",
         );
         let mut row = sql.separated(", ");
@@ -62,7 +67,7 @@ impl BatchWrite {
     /// Writes every field that changes after creation.
     pub fn update_lot(&mut self, lot: &Lot) {
         let sql = self.next_statement();
-        sql.push("UPDATE lots SET status = ")
+        sql.push("UPDATE OR ROLLBACK lots SET status = ")
             .push_bind(lot.status.as_str())
             .push(", ends_at = ")
             .push_bind(lot.ends_at.map(to_millis))
@@ -98,7 +103,7 @@ impl BatchWrite {
         for chunk in lots.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();
             sql.push(
-                "UPDATE lots SET current_price_cents = v.column2, leader_id = v.column3,
+                "UPDATE OR ROLLBACK lots SET current_price_cents = v.column2, leader_id = v.column3,
                     leader_max_cents = v.column4, bid_count = v.column5, last_seq = v.column6,
                     last_event_id = v.column7
                  FROM (",
@@ -120,7 +125,7 @@ impl BatchWrite {
         for chunk in bids.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();
             sql.push(
-                "INSERT INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id) ",
+                "INSERT OR ROLLBACK INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id) ",
             );
             sql.push_values(chunk, |mut row, (lot_id, bid, event_id)| {
                 row.push_bind(bid.id.to_string())
@@ -138,7 +143,7 @@ impl BatchWrite {
     pub fn insert_events(&mut self, events: &[StoredEvent]) {
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();
-            sql.push("INSERT INTO events (id, lot_id, seq, kind, at, data) ");
+            sql.push("INSERT OR ROLLBACK INTO events (id, lot_id, seq, kind, at, data) ");
             sql.push_values(chunk, |mut row, e| {
                 row.push_bind(e.id)
                     .push_bind(e.lot_id.to_string())
@@ -152,7 +157,8 @@ impl BatchWrite {
     }
 
     /// Runs the whole transaction. On an error nothing of it stays: SQLite stops at the failing
-    /// statement, and the transaction it left open is rolled back here.
+    /// statement and has rolled back (`OR ROLLBACK`), or, for an error outside a constraint,
+    /// left the transaction open, which is rolled back here.
     pub async fn commit(mut self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());
@@ -161,8 +167,9 @@ impl BatchWrite {
         // Not kept in the statement cache: a batch's text depends on its size and mix.
         let result = self.sql.build().persistent(false).execute(&mut *conn).await;
         if let Err(e) = result {
+            // Fails harmlessly ("no transaction is active") when SQLite rolled back already.
             if let Err(rollback) = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await {
-                tracing::warn!(error = %rollback, "rollback after a failed batch failed");
+                tracing::debug!(error = %rollback, "rollback after a failed batch");
             }
             return Err(e);
         }

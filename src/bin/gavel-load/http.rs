@@ -91,6 +91,55 @@ async fn read_response(conn: &mut TcpStream) -> std::io::Result<Response> {
     Ok(Response { status, body })
 }
 
+/// Sends a ready-made request and reads its Content-Length response into `buf`, which the
+/// caller keeps from one request to the next: a client bidding flat out allocates nothing per
+/// request, so the load tool leaves the shared cores to the server. The status and where the
+/// body lies in `buf`.
+pub async fn exchange(
+    conn: &mut TcpStream,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(u16, std::ops::Range<usize>)> {
+    conn.write_all(request).await?;
+    buf.clear();
+    let header_end = loop {
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            break end;
+        }
+        read_more(conn, buf).await?;
+    };
+    let head = &buf[..header_end];
+    let status = head
+        .get(9..12)
+        .and_then(|code| std::str::from_utf8(code).ok()?.parse().ok())
+        .unwrap_or(0);
+    let length = head
+        .split(|&b| b == b'\n')
+        .find_map(|line| {
+            let line = std::str::from_utf8(line).ok()?;
+            let (k, v) = line.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let start = header_end + 4;
+    while buf.len() < start + length {
+        read_more(conn, buf).await?;
+    }
+    Ok((status, start..start + length))
+}
+
+async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.reserve(8192);
+    if conn.read_buf(buf).await? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "closed",
+        ));
+    }
+    Ok(())
+}
+
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -389,6 +389,38 @@ type Placed = Vec<(i64, String, u64)>;
 
 /// Runs the bidding clients; returns the accepted bids (event id, lot, start µs), every
 /// request's latency, and how many were outbid.
+/// Only what a bidder reads from an answer; serde skips the rest without building it.
+#[derive(serde::Deserialize)]
+struct BidAnswer {
+    bid: Option<PlacedBid>,
+    lot: Option<MinNext>,
+    error: Option<MinNext>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlacedBid {
+    event_id: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct MinNext {
+    min_next_bid_cents: Option<i64>,
+}
+
+/// A bid request, written into a buffer the client keeps.
+fn bid_request(out: &mut Vec<u8>, lot: &str, token: &str, amount: i64) {
+    use std::io::Write;
+    let body = format!("{{\"amount_cents\":{amount}}}");
+    out.clear();
+    let _ = write!(
+        out,
+        "POST /api/v1/lots/{lot}/bids HTTP/1.1\r\nHost: gavel\r\nAccept: application/json\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+}
+
 async fn bid_phase(
     args: &Args,
     lots: &[(String, i64, i64)],
@@ -422,6 +454,7 @@ async fn bid_phase(
             let mut placed = Vec::new();
             let mut latencies = Vec::new();
             let mut conn = http::connect(server, None).await?;
+            let (mut request, mut buf) = (Vec::with_capacity(512), Vec::with_capacity(16384));
             loop {
                 let ticket = tickets.fetch_add(1, Ordering::Relaxed);
                 if ticket >= limit || until.is_some_and(|u| Instant::now() >= u) {
@@ -433,35 +466,31 @@ async fn bid_phase(
                 let lot = ticket % ids.len();
                 loop {
                     let amount = next.lock().map(|n| n[lot]).unwrap_or(100);
+                    bid_request(&mut request, &ids[lot], &token, amount);
                     let begun = now_us();
-                    let (status, body) = api(
-                        &mut conn,
-                        "POST",
-                        &format!("/api/v1/lots/{}/bids", ids[lot]),
-                        Some(&token),
-                        json!({"amount_cents": amount}),
-                    )
-                    .await?;
+                    let (status, body) = http::exchange(&mut conn, &request, &mut buf).await?;
                     latencies.push(now_us().saturating_sub(begun));
-                    let told = body["lot"]["min_next_bid_cents"]
-                        .as_i64()
-                        .or_else(|| body["error"]["min_next_bid_cents"].as_i64());
+                    let answer: BidAnswer = serde_json::from_slice(&buf[body.clone()])
+                        .map_err(|e| anyhow::anyhow!("bid answered {status}: {e}"))?;
+                    let told = answer
+                        .lot
+                        .or(answer.error)
+                        .and_then(|m| m.min_next_bid_cents);
                     if let (Some(m), Ok(mut n)) = (told, next.lock()) {
                         n[lot] = n[lot].max(m);
                     }
-                    match status {
-                        201 => {
-                            placed.push((
-                                body["bid"]["event_id"].as_i64().unwrap_or(0),
-                                ids[lot].clone(),
-                                begun,
-                            ));
+                    match (status, answer.bid) {
+                        (201, Some(bid)) => {
+                            placed.push((bid.event_id, ids[lot].clone(), begun));
                             break;
                         }
-                        422 => {
+                        (422, _) => {
                             outbid.fetch_add(1, Ordering::Relaxed);
                         }
-                        other => anyhow::bail!("bid answered {other}: {body}"),
+                        (other, _) => anyhow::bail!(
+                            "bid answered {other}: {}",
+                            String::from_utf8_lossy(&buf[body])
+                        ),
                     }
                 }
             }
