@@ -46,11 +46,13 @@ pub fn spawn(hub: Weak<Hub>) {
     });
 }
 
-/// Every `every`, one `Heartbeat` down each channel: no held stream is silent for longer, and
-/// no watcher needs a timer of its own.
+/// Every half `every`, one `Heartbeat` down each channel, so no watcher needs a timer of its
+/// own. A stream writes one only if it sent nothing since the tick before, so none is silent
+/// for longer than `every`, and streams that carry events are not all written to at once.
 pub fn spawn_heartbeats(hub: Weak<Hub>, every: Duration) {
+    let half = every / 2;
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + half, half);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -155,10 +155,14 @@ async fn open(
         last_id: scanned,
         catching_up: !caught_up,
         ndjson,
+        spoke: true,
         _guard: guard,
     };
     let body = futures_util::stream::unfold(watch, |mut w| async move {
-        w.next().await.map(|bytes| (Ok::<_, Infallible>(bytes), w))
+        w.next().await.map(|bytes| {
+            w.spoke = true;
+            (Ok::<_, Infallible>(bytes), w)
+        })
     });
     let content_type = if ndjson {
         "application/x-ndjson"
@@ -172,7 +176,7 @@ async fn open(
         .streaming(body))
 }
 
-/// One watcher's whole state: a receiver, a timer, and what is queued for it.
+/// One watcher's whole state: a receiver and what is queued for it.
 struct Watch {
     hub: Arc<Hub>,
     filter: Filter,
@@ -183,6 +187,8 @@ struct Watch {
     /// Reading the backlog a page at a time, so a far-behind client never holds it all.
     catching_up: bool,
     ndjson: bool,
+    /// Whether anything was sent since the last heartbeat tick.
+    spoke: bool,
     _guard: StreamGuard,
 }
 
@@ -231,6 +237,12 @@ impl Watch {
                     }
                 }
                 Ok(Push::Heartbeat) => {
+                    // Ticks come twice per interval (`presence::spawn_heartbeats`). A stream that
+                    // sent anything since the last one is not silent; writing to every stream at
+                    // once would hold up the events queued behind the writes.
+                    if std::mem::replace(&mut self.spoke, false) {
+                        continue;
+                    }
                     return Some(Bytes::from_static(if self.ndjson {
                         b"\n"
                     } else {

@@ -292,6 +292,71 @@ async fn heartbeats_and_presence() {
     assert_eq!(watchers.last(), Some(&2), "two watching: {watchers:?}");
 }
 
+/// A stream that carries events gets no heartbeats (writing one to every stream at once would
+/// hold up the events behind them); a silent one still hears something every interval.
+#[actix_web::test]
+async fn heartbeats_go_only_to_silent_streams() {
+    let (app, lot, bea) = setup(Options {
+        heartbeat_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let admin = app.token("root", "correct horse").await;
+    let idle_lot = app
+        .open_lot(&app.user("sid", "seller").await, &admin, 100, None, 3_600)
+        .await;
+    let mut busy = stream(&app, &format!("/lots/{lot}/events"), None).await;
+    let mut idle = stream(&app, &format!("/lots/{idle_lot}/events"), None).await;
+    let bidding = async {
+        // A bid every 100 ms for 3 s: every half-second tick finds the busy stream has spoken.
+        let mut amount = 100;
+        for _ in 0..30 {
+            app.bid(&bea, &lot, amount).await;
+            amount += 5;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let watching_busy = async {
+        let mut comments = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while let Some(frame) = busy
+            .next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            comments += usize::from(frame.comment);
+        }
+        comments
+    };
+    let watching_idle = async {
+        let (mut longest, mut heartbeats) = (Duration::ZERO, 0);
+        let mut last = tokio::time::Instant::now();
+        let deadline = last + Duration::from_secs(3);
+        while let Some(frame) = idle
+            .next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            longest = longest.max(last.elapsed());
+            last = tokio::time::Instant::now();
+            heartbeats += usize::from(frame.comment);
+        }
+        (longest, heartbeats)
+    };
+    let ((), busy_comments, (longest_silence, idle_heartbeats)) =
+        tokio::join!(bidding, watching_busy, watching_idle);
+    assert_eq!(
+        busy_comments, 0,
+        "no heartbeat on a stream that carries events"
+    );
+    assert!(
+        idle_heartbeats >= 2,
+        "the idle stream heard {idle_heartbeats} heartbeats in 3 s"
+    );
+    assert!(
+        longest_silence < Duration::from_millis(1_600),
+        "the idle stream was silent for {longest_silence:?} (interval 1 s)"
+    );
+}
+
 #[actix_web::test]
 async fn past_the_stream_limit_new_streams_get_503_and_held_ones_keep_working() {
     let (app, lot, bea) = setup(Options {
