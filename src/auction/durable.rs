@@ -99,6 +99,8 @@ async fn run(
         // Every batch in the group was committed before this sync starts, so it covers them all.
         if alarm.is_some() && group.iter().any(|c| c.wrote) {
             let wal = wal.clone();
+            // Opened afresh each time: SQLite deletes and recreates the WAL when the last
+            // connection closes, and a kept descriptor would sync a file nobody writes.
             let synced = tokio::task::spawn_blocking(move || {
                 std::fs::OpenOptions::new()
                     .write(true)

@@ -500,9 +500,6 @@ impl House {
 
     /// Writes the batch in one transaction; false when it had nothing to write.
     async fn commit(&mut self, batch: &Batch) -> Result<bool, sqlx::Error> {
-        if batch.new_lots.is_empty() && batch.dirty.is_empty() {
-            return Ok(false);
-        }
         let mut write = BatchWrite::default();
         for id in &batch.new_lots {
             if let Some(lot) = batch.work.get(id) {
@@ -522,8 +519,9 @@ impl House {
         write.update_bid_state(&bid_only);
         write.insert_bids(&batch.bids);
         write.insert_events(&batch.events);
+        let wrote = !write.is_empty();
         write.commit(&mut self.conn).await?;
-        Ok(true)
+        Ok(wrote)
     }
 }
 

@@ -1,6 +1,22 @@
 use crate::helpers::{Options, spawn_with};
 use serde_json::Value;
 
+/// Runs one of the project's tools to success; its standard output.
+async fn run_tool(exe: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(exe)
+        .args(args)
+        .output()
+        .await
+        .expect("the tool runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// The load tool's smoke run, so it cannot rot: 200 watchers over both transports, 10 bids.
 #[actix_web::test]
 async fn the_load_tool_sees_every_bid_delivered_once() {
@@ -10,8 +26,9 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
     })
     .await;
     let server = app.address.trim_start_matches("http://").to_owned();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gavel-load"))
-        .args([
+    let stdout = run_tool(
+        env!("CARGO_BIN_EXE_gavel-load"),
+        &[
             "--server",
             &server,
             "--watchers",
@@ -28,16 +45,9 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
             "2",
             "--sources",
             "2",
-        ])
-        .output()
-        .await
-        .expect("gavel-load runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        ],
+    )
+    .await;
     let report: Value = stdout
         .lines()
         .last()
@@ -54,8 +64,9 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
 /// The storage-floor tool's smoke run: every figure it reports is measured, none is zero.
 #[actix_web::test]
 async fn the_floor_tool_measures_sqlite_and_the_house() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gavel-floor"))
-        .args([
+    let stdout = run_tool(
+        env!("CARGO_BIN_EXE_gavel-floor"),
+        &[
             "--seconds",
             "1",
             "--lots",
@@ -64,16 +75,9 @@ async fn the_floor_tool_measures_sqlite_and_the_house() {
             "8",
             "--clients",
             "4",
-        ])
-        .output()
-        .await
-        .expect("gavel-floor runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        ],
+    )
+    .await;
     let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
     for figure in [
         "sqlite_one_bid_per_commit_per_sec",

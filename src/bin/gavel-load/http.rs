@@ -19,6 +19,36 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// Writes a request (a JSON body if any) into `out`, which a fast client keeps and reuses.
+pub fn write_request(
+    out: &mut Vec<u8>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) {
+    use std::io::Write;
+    out.clear();
+    let _ = write!(
+        out,
+        "{method} {path} HTTP/1.1\r\nHost: gavel\r\nAccept: application/json\r\n"
+    );
+    if let Some(t) = token {
+        let _ = write!(out, "Authorization: Bearer {t}\r\n");
+    }
+    if let Some(b) = body {
+        let _ = write!(
+            out,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        );
+    }
+    out.extend_from_slice(b"\r\n");
+    if let Some(b) = body {
+        out.extend_from_slice(b.as_bytes());
+    }
+}
+
 /// Sends one request on a kept-alive connection and reads a Content-Length response.
 pub async fn request(
     conn: &mut TcpStream,
@@ -27,68 +57,14 @@ pub async fn request(
     token: Option<&str>,
     body: Option<&str>,
 ) -> std::io::Result<Response> {
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: gavel\r\nAccept: application/json\r\n");
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    if let Some(b) = body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-    }
-    head.push_str("\r\n");
-    if let Some(b) = body {
-        head.push_str(b);
-    }
-    conn.write_all(head.as_bytes()).await?;
-    read_response(conn).await
-}
-
-async fn read_response(conn: &mut TcpStream) -> std::io::Result<Response> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
-    let header_end = loop {
-        if let Some(end) = find(&buf, b"\r\n\r\n") {
-            break end;
-        }
-        let n = conn.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "closed",
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let length = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buf[header_end + 4..].to_vec();
-    while body.len() < length {
-        let n = conn.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "closed",
-            ));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(length);
-    Ok(Response { status, body })
+    let mut out = Vec::new();
+    write_request(&mut out, method, path, token, body);
+    let mut buf = Vec::new();
+    let (status, body) = exchange(conn, &out, &mut buf).await?;
+    Ok(Response {
+        status,
+        body: buf[body].to_vec(),
+    })
 }
 
 /// Sends a ready-made request and reads its Content-Length response into `buf`, which the

@@ -407,20 +407,6 @@ struct MinNext {
     min_next_bid_cents: Option<i64>,
 }
 
-/// A bid request, written into a buffer the client keeps.
-fn bid_request(out: &mut Vec<u8>, lot: &str, token: &str, amount: i64) {
-    use std::io::Write;
-    let body = format!("{{\"amount_cents\":{amount}}}");
-    out.clear();
-    let _ = write!(
-        out,
-        "POST /api/v1/lots/{lot}/bids HTTP/1.1\r\nHost: gavel\r\nAccept: application/json\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-}
-
 async fn bid_phase(
     args: &Args,
     lots: &[(String, i64, i64)],
@@ -466,7 +452,13 @@ async fn bid_phase(
                 let lot = ticket % ids.len();
                 loop {
                     let amount = next.lock().map(|n| n[lot]).unwrap_or(100);
-                    bid_request(&mut request, &ids[lot], &token, amount);
+                    http::write_request(
+                        &mut request,
+                        "POST",
+                        &format!("/api/v1/lots/{}/bids", ids[lot]),
+                        Some(&token),
+                        Some(&format!("{{\"amount_cents\":{amount}}}")),
+                    );
                     let begun = now_us();
                     let (status, body) = http::exchange(&mut conn, &request, &mut buf).await?;
                     latencies.push(now_us().saturating_sub(begun));
