@@ -4,10 +4,7 @@
 //! 2. the auction house with no HTTP in front (its pipelined group commit, each batch synced
 //!    before it is answered): `--clients` tasks bidding the minimum next bid they last saw, as
 //!    `gavel-load` does.
-//!
-//! `cargo run --release --bin gavel-floor -- --seconds 5`. Works in a fresh temporary database.
 
-use clap::Parser;
 use gavel::auction::{AuctionHouse, HouseConfig, HouseError};
 use gavel::clock::Clock;
 use gavel::domain::{
@@ -20,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-#[derive(Parser)]
-struct Args {
+#[derive(clap::Args)]
+pub struct StorageArgs {
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
@@ -36,19 +33,16 @@ struct Args {
     clients: usize,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+/// Runs in a fresh temporary database, removed afterwards.
+pub async fn measure(args: &StorageArgs) -> anyhow::Result<serde_json::Value> {
     let dir = std::env::temp_dir().join(format!("gavel-floor-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
-    let result = run(&args, &dir).await;
+    let result = run(args, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
-    println!("{report}");
-    Ok(())
+    result
 }
 
-async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+async fn run(args: &StorageArgs, dir: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     let url = format!("sqlite://{}", dir.join("floor.db").display());
     let secs = Duration::from_secs(args.seconds);
     let store = Store::open(&url).await?;

@@ -1,0 +1,40 @@
+//! Floors under the figures in BENCHMARKS.md, measured on this machine with Gavel's HTTP left out:
+//! - by default, storage: SQLite alone and the auction house without HTTP (`storage.rs`);
+//! - with `--sockets N`, loopback writes of one event-sized frame to each of N held
+//!   connections, the kernel's share of every delivery (`sockets.rs`).
+//!
+//! `cargo run --release --bin gavel-floor -- --seconds 5`, or `-- --sockets 19000` (which needs
+//! `ulimit -n 20000`). Prints one JSON line.
+
+mod sockets;
+mod storage;
+
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    /// Measure loopback writes to this many held connections instead of storage.
+    #[arg(long)]
+    sockets: Option<usize>,
+    #[command(flatten)]
+    storage: storage::StorageArgs,
+    #[command(flatten)]
+    socket_args: sockets::SocketArgs,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    if let Some(port) = args.socket_args.reader_port() {
+        return sockets::read(&args.socket_args, port);
+    }
+    let report = match args.sockets {
+        Some(n) => sockets::measure(n, &args.socket_args)?,
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(storage::measure(&args.storage))?,
+    };
+    println!("{report}");
+    Ok(())
+}
