@@ -9,9 +9,12 @@
 
 use super::commands::{BidReceipt, HouseError, Reply};
 use super::open_lots::OpenLots;
+use super::stats::HouseStats;
 use crate::domain::{AcceptedBid, Lot};
 use crate::store::events::StoredEvent;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// What runs with each durable batch's events.
@@ -66,10 +69,15 @@ pub(super) struct Durability {
 pub(super) type DiskFailed = oneshot::Receiver<()>;
 
 impl Durability {
-    pub(super) fn start(wal: PathBuf, open: OpenLots, on_commit: CommitHook) -> (Self, DiskFailed) {
+    pub(super) fn start(
+        wal: PathBuf,
+        open: OpenLots,
+        on_commit: CommitHook,
+        stats: Arc<HouseStats>,
+    ) -> (Self, DiskFailed) {
         let (batches, rx) = mpsc::channel(QUEUED_BATCHES);
         let (failed, disk_failed) = oneshot::channel();
-        let task = tokio::spawn(run(rx, wal, open, on_commit, failed));
+        let task = tokio::spawn(run(rx, wal, open, on_commit, failed, stats));
         (Durability { batches, task }, disk_failed)
     }
 
@@ -91,6 +99,7 @@ async fn run(
     open: OpenLots,
     on_commit: CommitHook,
     failed: oneshot::Sender<()>,
+    stats: Arc<HouseStats>,
 ) {
     // Taken when a sync fails: from then on every batch is failed, not answered.
     let mut alarm = Some(failed);
@@ -98,7 +107,7 @@ async fn run(
     while rx.recv_many(&mut group, QUEUED_BATCHES).await > 0 {
         // Every batch in the group was committed before this sync starts, so it covers them all.
         if alarm.is_some() && group.iter().any(|c| c.wrote) {
-            let wal = wal.clone();
+            let (wal, began) = (wal.clone(), Instant::now());
             // Opened afresh each time: SQLite deletes and recreates the WAL when the last
             // connection closes, and a kept descriptor would sync a file nobody writes.
             let synced = tokio::task::spawn_blocking(move || {
@@ -109,6 +118,7 @@ async fn run(
             })
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            stats.sync(group.len(), began.elapsed());
             if let Err(error) = synced {
                 tracing::error!(%error, "the WAL could not be synced; the auction house stops");
                 if let Some(tell) = alarm.take() {

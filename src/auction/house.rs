@@ -5,6 +5,7 @@ use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
 use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
 use super::open_lots::OpenLots;
 use super::schedule::Schedule;
+use super::stats::HouseStats;
 use crate::clock::Clock;
 use crate::domain::json::{BidJson, EventJson, LotJson};
 use crate::domain::{AcceptedBid, BidRequest, Change, Lot, LotStatus, NewLot, Time, UserRef};
@@ -13,6 +14,8 @@ use crate::store::events::{self, StoredEvent};
 use crate::store::lots::write;
 use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -33,6 +36,7 @@ pub struct HouseConfig {
 pub struct AuctionHouse {
     tx: mpsc::Sender<Command>,
     open: OpenLots,
+    stats: Arc<HouseStats>,
 }
 
 impl AuctionHouse {
@@ -51,8 +55,9 @@ impl AuctionHouse {
         let (tx, rx) = mpsc::channel(8192);
         let open = OpenLots::default();
         open.replace_all(with_recent_bids(&mut conn, lots.values()).await?);
+        let stats = Arc::new(HouseStats::default());
         let (durability, disk_failed) =
-            Durability::start(config.wal, open.clone(), config.on_commit);
+            Durability::start(config.wal, open.clone(), config.on_commit, stats.clone());
         let mut house = House {
             conn,
             clock: config.clock,
@@ -62,13 +67,14 @@ impl AuctionHouse {
             schedule,
             next_event_id,
             open: open.clone(),
+            stats: stats.clone(),
         };
         // Overdue lots close before the first request is served.
         if let Some(first) = house.run_batch(Vec::new()).await {
             house.durability.push(first).await;
         }
         tokio::spawn(house.run(rx, disk_failed));
-        Ok(AuctionHouse { tx, open })
+        Ok(AuctionHouse { tx, open, stats })
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, HouseError> {
@@ -128,6 +134,11 @@ impl AuctionHouse {
         &self.open
     }
 
+    /// What the group commit is doing (`/metrics`).
+    pub fn stats(&self) -> &HouseStats {
+        &self.stats
+    }
+
     /// Applies everything already queued, then stops the house (and its clock).
     pub async fn stop(&self) {
         let (done, stopped) = oneshot::channel();
@@ -148,6 +159,7 @@ struct House {
     next_event_id: i64,
     /// What readers see of the open lots.
     open: OpenLots,
+    stats: Arc<HouseStats>,
 }
 
 /// A reply waiting for its batch to commit.
@@ -215,7 +227,10 @@ impl House {
                 .iter()
                 .position(|c| matches!(c, Command::Stop { .. }))
                 .map(|at| commands.split_off(at));
-            if let Some(committed) = self.run_batch(commands).await
+            let (count, began) = (commands.len(), Instant::now());
+            let committed = self.run_batch(commands).await;
+            self.stats.batch(count, began.elapsed());
+            if let Some(committed) = committed
                 && !self.durability.push(committed).await
             {
                 break;

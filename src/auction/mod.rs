@@ -5,7 +5,9 @@ mod durable;
 mod house;
 mod open_lots;
 mod schedule;
+mod stats;
 
 pub use commands::{BidReceipt, HouseError};
 pub use house::{AuctionHouse, HouseConfig};
 pub use open_lots::OpenLots;
+pub use stats::HouseStats;

@@ -2,6 +2,7 @@
 
 use super::hub::Hub;
 use super::limits::Transport;
+use crate::auction::AuctionHouse;
 use actix_web::{HttpResponse, web};
 use std::fmt::Write;
 use std::sync::Arc;
@@ -173,8 +174,10 @@ impl Metrics {
     }
 }
 
-pub async fn serve(hub: web::Data<Arc<Hub>>) -> HttpResponse {
+pub async fn serve(hub: web::Data<Arc<Hub>>, house: web::Data<AuctionHouse>) -> HttpResponse {
+    let mut body = hub.metrics.render();
+    house.stats().render(&mut body);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(hub.metrics.render())
+        .body(body)
 }

@@ -554,3 +554,44 @@ async fn a_client_that_never_reads_is_dropped() {
     assert_eq!(held(), 1, "the client that never read was dropped");
     drop(stalled);
 }
+
+/// `/metrics` shows the group commit at work: the batches, the commands in them, the house's
+/// busy time, and the WAL syncs covering those batches.
+#[actix_web::test]
+async fn metrics_show_the_group_commit() {
+    let (app, lot, bea) = setup(Options::default()).await;
+    bids(&app, &bea, &lot, 3).await;
+    let metrics = app
+        .api
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+    };
+    // Creating, approving and the three bids: each a command, each batch holding at least one.
+    let (batches, commands) = (
+        value("gavel_house_batches_total"),
+        value("gavel_house_commands_total"),
+    );
+    assert!(commands >= 5.0, "{metrics}");
+    assert!(batches >= 1.0 && batches <= commands, "{metrics}");
+    assert!(value("gavel_house_busy_seconds_total") > 0.0, "{metrics}");
+    // Every bid was answered, so every batch that wrote was covered by a sync.
+    let (syncs, synced) = (
+        value("gavel_wal_syncs_total"),
+        value("gavel_wal_synced_batches_total"),
+    );
+    assert!(
+        syncs >= 1.0 && synced >= syncs && synced <= batches,
+        "{metrics}"
+    );
+    assert!(value("gavel_wal_sync_seconds_total") > 0.0, "{metrics}");
+}

@@ -59,6 +59,17 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
     assert_eq!(report["missing"], 0);
     assert_eq!(report["duplicated"], 0);
     assert_eq!(report["out_of_order"], 0);
+    // The group commit's figures, read from /metrics around the bidding.
+    let house = &report["house"];
+    assert!(
+        house["batches_per_sec"].as_f64().unwrap_or(0.0) > 0.0,
+        "{report}"
+    );
+    assert!(
+        house["commands_per_batch"].as_f64().unwrap_or(0.0) >= 1.0,
+        "{report}"
+    );
+    assert!(house["sync_ms"].as_f64().unwrap_or(0.0) > 0.0, "{report}");
 }
 
 /// The storage-floor tool's smoke run: every figure it reports is measured, none is zero.

@@ -176,6 +176,69 @@ fn process_stats(pid: Option<u32>) -> Option<(u64, f64)> {
     Some((rss_kib * 1024, ticks / 100.0))
 }
 
+/// The auction house's counters in `/metrics` (see `auction::stats`) that the report reads.
+const HOUSE_METRICS: [&str; 6] = [
+    "gavel_house_batches_total",
+    "gavel_house_commands_total",
+    "gavel_house_busy_seconds_total",
+    "gavel_wal_syncs_total",
+    "gavel_wal_synced_batches_total",
+    "gavel_wal_sync_seconds_total",
+];
+
+async fn house_stats(server: std::net::SocketAddr) -> Option<[f64; 6]> {
+    let mut conn = http::connect(server, None).await.ok()?;
+    let res = http::request(&mut conn, "GET", "/metrics", None, None)
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&res.body);
+    let mut values = [0.0; 6];
+    for (value, name) in values.iter_mut().zip(HOUSE_METRICS) {
+        *value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())?;
+    }
+    Some(values)
+}
+
+/// What the group commit did during the bidding: which stage paced the bids.
+struct HouseRates {
+    batches_per_sec: f64,
+    commands_per_batch: f64,
+    /// Share of the time the house was applying and writing.
+    busy: f64,
+    syncs_per_sec: f64,
+    batches_per_sync: f64,
+    sync_ms: f64,
+}
+
+impl HouseRates {
+    fn between(before: &[f64; 6], after: &[f64; 6], secs: f64) -> HouseRates {
+        let d = |i: usize| after[i] - before[i];
+        let per = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        HouseRates {
+            batches_per_sec: per(d(0), secs),
+            commands_per_batch: per(d(1), d(0)),
+            busy: per(d(2), secs),
+            syncs_per_sec: per(d(3), secs),
+            batches_per_sync: per(d(4), d(3)),
+            sync_ms: per(d(5) * 1000.0, d(3)),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let r = |x: f64| (x * 100.0).round() / 100.0;
+        json!({
+            "batches_per_sec": r(self.batches_per_sec),
+            "commands_per_batch": r(self.commands_per_batch),
+            "busy_fraction": r(self.busy),
+            "syncs_per_sec": r(self.syncs_per_sec),
+            "batches_per_sync": r(self.batches_per_sync),
+            "sync_ms": r(self.sync_ms),
+        })
+    }
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -291,9 +354,14 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let attached = process_stats(args.pid);
 
+    let house_before = house_stats(args.server).await;
     let bidding = Instant::now();
     let (placed, request_us, refused) = bid_phase(&args, &lots, &bidder).await?;
     let bid_secs = bidding.elapsed().as_secs_f64();
+    let house = house_stats(args.server)
+        .await
+        .zip(house_before)
+        .map(|(after, before)| HouseRates::between(&before, &after, bid_secs));
     tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
     let after = process_stats(args.pid);
 
@@ -354,6 +422,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
         "server_rss_before": before.map(|s| s.0), "server_rss_attached": attached.map(|s| s.0),
         "bytes_per_connection": per_conn.map(|b| b.round()),
         "server_cpu_us_per_delivery": cpu_per_event_us.map(|c| (c * 100.0).round() / 100.0),
+        "house": house.as_ref().map(HouseRates::json),
     });
     println!(
         "watchers: {connected} connected, {failed} failed, ramp-up {ramp_ms} ms ({} worker processes)",
@@ -380,6 +449,17 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     }
     if let Some(c) = cpu_per_event_us {
         println!("server CPU per delivered event: {c:.2} µs");
+    }
+    if let Some(h) = &house {
+        println!(
+            "auction house: {:.0} batches/s, {:.1} commands each, busy {:.0}%; WAL syncs {:.0}/s, {:.1} batches and {:.2} ms each",
+            h.batches_per_sec,
+            h.commands_per_batch,
+            h.busy * 100.0,
+            h.syncs_per_sec,
+            h.batches_per_sync,
+            h.sync_ms
+        );
     }
     println!("{report}");
     Ok(())

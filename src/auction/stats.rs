@@ -1,0 +1,86 @@
+//! What the auction house's group commit is doing, for `/metrics` and `gavel-load`: how many
+//! commands a batch carries, how much of the time the house is busy applying and writing, and
+//! how many batches each WAL sync covers and how long it takes. These say which stage paces
+//! the bids: a house busy nearly all the time is the bound, not the disk.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[derive(Default, Debug)]
+pub struct HouseStats {
+    batches: AtomicU64,
+    commands: AtomicU64,
+    busy_us: AtomicU64,
+    syncs: AtomicU64,
+    synced_batches: AtomicU64,
+    sync_us: AtomicU64,
+}
+
+impl HouseStats {
+    /// A batch applied and written (or refused), and how long that took the house.
+    pub(super) fn batch(&self, commands: usize, took: Duration) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.commands.fetch_add(commands as u64, Ordering::Relaxed);
+        self.busy_us
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// One WAL sync covering `batches` committed batches.
+    pub(super) fn sync(&self, batches: usize, took: Duration) {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.synced_batches
+            .fetch_add(batches as u64, Ordering::Relaxed);
+        self.sync_us
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Prometheus text lines.
+    pub fn render(&self, out: &mut String) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let seconds = |a: &AtomicU64| load(a) as f64 / 1e6;
+        let lines = [
+            (
+                "gavel_house_batches_total",
+                "counter",
+                "Batches the auction house applied and committed.",
+                load(&self.batches).to_string(),
+            ),
+            (
+                "gavel_house_commands_total",
+                "counter",
+                "Commands (bids, lot changes) in those batches.",
+                load(&self.commands).to_string(),
+            ),
+            (
+                "gavel_house_busy_seconds_total",
+                "counter",
+                "Time the house spent applying and writing batches.",
+                seconds(&self.busy_us).to_string(),
+            ),
+            (
+                "gavel_wal_syncs_total",
+                "counter",
+                "WAL syncs, each covering every batch committed before it began.",
+                load(&self.syncs).to_string(),
+            ),
+            (
+                "gavel_wal_synced_batches_total",
+                "counter",
+                "Batches those syncs covered.",
+                load(&self.synced_batches).to_string(),
+            ),
+            (
+                "gavel_wal_sync_seconds_total",
+                "counter",
+                "Time spent in WAL syncs.",
+                seconds(&self.sync_us).to_string(),
+            ),
+        ];
+        for (name, kind, help, value) in lines {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        }
+    }
+}
