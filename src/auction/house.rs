@@ -227,10 +227,7 @@ impl House {
                 .iter()
                 .position(|c| matches!(c, Command::Stop { .. }))
                 .map(|at| commands.split_off(at));
-            let (count, began) = (commands.len(), Instant::now());
-            let committed = self.run_batch(commands).await;
-            self.stats.batch(count, began.elapsed());
-            if let Some(committed) = committed
+            if let Some(committed) = self.run_batch(commands).await
                 && !self.durability.push(committed).await
             {
                 break;
@@ -254,6 +251,7 @@ impl House {
     /// Closes what is due, applies the commands and commits once; the answers wait in the
     /// returned batch until it is durable. A batch that fails to commit is answered at once.
     async fn run_batch(&mut self, commands: Vec<Command>) -> Option<Committed> {
+        let applying = Instant::now();
         let now = self.clock.now();
         let mut batch = Batch::default();
         let first_event_id = self.next_event_id;
@@ -270,8 +268,12 @@ impl House {
         for cmd in commands {
             pending.push(self.apply(&mut batch, cmd, now).await);
         }
+        self.stats.batch(pending.len(), applying.elapsed());
 
-        let wrote = match self.commit(&batch).await {
+        let writing = Instant::now();
+        let written = self.commit(&batch).await;
+        self.stats.write(writing.elapsed());
+        let wrote = match written {
             Ok(wrote) => wrote,
             Err(e) => {
                 self.refuse(e, batch, pending, first_event_id).await;

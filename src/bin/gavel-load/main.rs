@@ -177,22 +177,23 @@ fn process_stats(pid: Option<u32>) -> Option<(u64, f64)> {
 }
 
 /// The auction house's counters in `/metrics` (see `auction::stats`) that the report reads.
-const HOUSE_METRICS: [&str; 6] = [
+const HOUSE_METRICS: [&str; 7] = [
     "gavel_house_batches_total",
     "gavel_house_commands_total",
-    "gavel_house_busy_seconds_total",
+    "gavel_house_applying_seconds_total",
+    "gavel_house_writing_seconds_total",
     "gavel_wal_syncs_total",
     "gavel_wal_synced_batches_total",
     "gavel_wal_sync_seconds_total",
 ];
 
-async fn house_stats(server: std::net::SocketAddr) -> Option<[f64; 6]> {
+async fn house_stats(server: std::net::SocketAddr) -> Option<[f64; 7]> {
     let mut conn = http::connect(server, None).await.ok()?;
     let res = http::request(&mut conn, "GET", "/metrics", None, None)
         .await
         .ok()?;
     let text = String::from_utf8_lossy(&res.body);
-    let mut values = [0.0; 6];
+    let mut values = [0.0; 7];
     for (value, name) in values.iter_mut().zip(HOUSE_METRICS) {
         *value = text
             .lines()
@@ -205,24 +206,26 @@ async fn house_stats(server: std::net::SocketAddr) -> Option<[f64; 6]> {
 struct HouseRates {
     batches_per_sec: f64,
     commands_per_batch: f64,
-    /// Share of the time the house was applying and writing.
-    busy: f64,
+    /// Shares of the time the house spent applying commands, and the writer writing batches.
+    applying: f64,
+    writing: f64,
     syncs_per_sec: f64,
     batches_per_sync: f64,
     sync_ms: f64,
 }
 
 impl HouseRates {
-    fn between(before: &[f64; 6], after: &[f64; 6], secs: f64) -> HouseRates {
+    fn between(before: &[f64; 7], after: &[f64; 7], secs: f64) -> HouseRates {
         let d = |i: usize| after[i] - before[i];
         let per = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
         HouseRates {
             batches_per_sec: per(d(0), secs),
             commands_per_batch: per(d(1), d(0)),
-            busy: per(d(2), secs),
-            syncs_per_sec: per(d(3), secs),
-            batches_per_sync: per(d(4), d(3)),
-            sync_ms: per(d(5) * 1000.0, d(3)),
+            applying: per(d(2), secs),
+            writing: per(d(3), secs),
+            syncs_per_sec: per(d(4), secs),
+            batches_per_sync: per(d(5), d(4)),
+            sync_ms: per(d(6) * 1000.0, d(4)),
         }
     }
 
@@ -231,7 +234,8 @@ impl HouseRates {
         json!({
             "batches_per_sec": r(self.batches_per_sec),
             "commands_per_batch": r(self.commands_per_batch),
-            "busy_fraction": r(self.busy),
+            "applying_fraction": r(self.applying),
+            "writing_fraction": r(self.writing),
             "syncs_per_sec": r(self.syncs_per_sec),
             "batches_per_sync": r(self.batches_per_sync),
             "sync_ms": r(self.sync_ms),
@@ -452,10 +456,11 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     }
     if let Some(h) = &house {
         println!(
-            "auction house: {:.0} batches/s, {:.1} commands each, busy {:.0}%; WAL syncs {:.0}/s, {:.1} batches and {:.2} ms each",
+            "auction house: {:.0} batches/s, {:.1} commands each; applying {:.0}% and writing {:.0}% of the time; WAL syncs {:.0}/s, {:.1} batches and {:.2} ms each",
             h.batches_per_sec,
             h.commands_per_batch,
-            h.busy * 100.0,
+            h.applying * 100.0,
+            h.writing * 100.0,
             h.syncs_per_sec,
             h.batches_per_sync,
             h.sync_ms
