@@ -24,6 +24,17 @@ async fn stream(app: &TestApp, path: &str, last_event_id: Option<i64>) -> SseCli
 }
 
 /// Bids `n` times at the minimum; returns the amounts.
+async fn metrics(app: &TestApp) -> String {
+    app.api
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
 async fn bids(app: &TestApp, bidder: &str, lot: &str, n: usize) -> Vec<i64> {
     let mut amounts = Vec::new();
     for _ in 0..n {
@@ -413,15 +424,7 @@ async fn past_the_stream_limit_new_streams_get_503_and_held_ones_keep_working() 
         StatusCode::OK,
         "admitted again once one leaves"
     );
-    let metrics = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&app).await;
     assert!(
         metrics.contains("gavel_streams_held{transport=\"sse\"} 3"),
         "{metrics}"
@@ -561,15 +564,7 @@ async fn a_client_that_never_reads_is_dropped() {
 async fn metrics_show_the_group_commit() {
     let (app, lot, bea) = setup(Options::default()).await;
     bids(&app, &bea, &lot, 3).await;
-    let metrics = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&app).await;
     let value = |name: &str| -> f64 {
         metrics
             .lines()
