@@ -80,6 +80,7 @@ pub fn read(args: &SocketArgs, port: u16) -> anyhow::Result<()> {
 }
 
 pub fn measure(connections: usize, args: &SocketArgs) -> anyhow::Result<serde_json::Value> {
+    anyhow::ensure!(connections > 0, "--sockets needs at least one connection");
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let port = listener.local_addr()?.port();
     let exe = std::env::current_exe()?;
