@@ -23,7 +23,7 @@ async fn stream(app: &TestApp, path: &str, last_event_id: Option<i64>) -> SseCli
     SseClient::new(req.send().await.expect("stream opens"))
 }
 
-/// Bids `n` times at the minimum; returns the amounts.
+/// The `/metrics` text.
 async fn metrics(app: &TestApp) -> String {
     app.api
         .get(app.url("/metrics"))
@@ -35,6 +35,7 @@ async fn metrics(app: &TestApp) -> String {
         .expect("text")
 }
 
+/// Bids `n` times at the minimum; returns the amounts.
 async fn bids(app: &TestApp, bidder: &str, lot: &str, n: usize) -> Vec<i64> {
     let mut amounts = Vec::new();
     for _ in 0..n {

@@ -26,11 +26,15 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
     })
     .await;
     let server = app.address.trim_start_matches("http://").to_owned();
+    // The server runs inside this test process: the tool reads its memory and CPU from /proc.
+    let pid = std::process::id().to_string();
     let stdout = run_tool(
         env!("CARGO_BIN_EXE_gavel-load"),
         &[
             "--server",
             &server,
+            "--pid",
+            &pid,
             "--watchers",
             "200",
             "--transport",
@@ -59,6 +63,17 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
     assert_eq!(report["missing"], 0);
     assert_eq!(report["duplicated"], 0);
     assert_eq!(report["out_of_order"], 0);
+    // The server's memory and CPU were read (their size depends on the whole test process).
+    for figure in ["server_rss_before", "server_rss_attached"] {
+        assert!(
+            report[figure].as_u64().unwrap_or(0) > 0,
+            "{figure}: {report}"
+        );
+    }
+    assert!(
+        report["server_cpu_us_per_delivery"].as_f64().is_some(),
+        "{report}"
+    );
     // The group commit's figures, read from /metrics around the bidding.
     let house = &report["house"];
     assert!(

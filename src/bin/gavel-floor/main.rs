@@ -6,6 +6,9 @@
 //! `cargo run --release --bin gavel-floor -- --seconds 5`, or `-- --sockets 19000` (which needs
 //! `ulimit -n 20000`). Prints one JSON line.
 
+#[path = "../common/process.rs"]
+#[expect(dead_code, reason = "the memory reading is gavel-load's")]
+mod process;
 mod sockets;
 mod storage;
 
@@ -25,7 +28,7 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    if let Some(port) = args.socket_args.reader_port() {
+    if let Some(port) = args.socket_args.read_port {
         return sockets::read(&args.socket_args, port);
     }
     let report = match args.sockets {

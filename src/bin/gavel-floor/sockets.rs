@@ -4,7 +4,7 @@
 //! `gavel-load`'s watchers do, so the wake-ups charged to the writer are the same.
 
 use serde_json::json;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier, Mutex};
@@ -31,17 +31,11 @@ pub struct SocketArgs {
     /// ports do not run out.
     #[arg(long, default_value_t = 8)]
     sources: u8,
+    /// Set in the reader processes this tool starts: the port to connect to.
     #[arg(long, hide = true)]
-    read_port: Option<u16>,
+    pub read_port: Option<u16>,
     #[arg(long, hide = true, default_value_t = 0)]
     read_count: usize,
-}
-
-impl SocketArgs {
-    /// Set in the reader processes this tool starts.
-    pub fn reader_port(&self) -> Option<u16> {
-        self.read_port
-    }
 }
 
 /// Holds `count` connections to the port, reads until each ends, prints the bytes read.
@@ -130,7 +124,7 @@ pub fn measure(connections: usize, args: &SocketArgs) -> anyhow::Result<serde_js
             group
         }));
     }
-    let cpu_before = process_cpu_seconds()?;
+    let cpu_before = cpu_seconds()?;
     let mut round_ms = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let began = Instant::now();
@@ -140,7 +134,7 @@ pub fn measure(connections: usize, args: &SocketArgs) -> anyhow::Result<serde_js
         std::thread::sleep(Duration::from_millis(args.interval_ms));
     }
     // The writers sleep with the main thread, so the process's CPU is theirs.
-    let cpu = process_cpu_seconds()? - cpu_before;
+    let cpu = cpu_seconds()? - cpu_before;
     if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
         return Err(e.into());
     }
@@ -171,6 +165,10 @@ pub fn measure(connections: usize, args: &SocketArgs) -> anyhow::Result<serde_js
         "round_ms_p50": (round_ms[rounds / 2] * 10.0).round() / 10.0,
         "round_ms_max": (round_ms[rounds - 1] * 10.0).round() / 10.0,
     }))
+}
+
+fn cpu_seconds() -> anyhow::Result<f64> {
+    crate::process::cpu_seconds("self").ok_or_else(|| anyhow::anyhow!("no CPU times in /proc"))
 }
 
 /// An SSE frame of exactly `bytes` bytes.
@@ -209,19 +207,4 @@ fn accept(
         }
     }
     Ok(conns)
-}
-
-/// User and system time of this process (Linux; clock ticks of 1/100 s).
-fn process_cpu_seconds() -> anyhow::Result<f64> {
-    let mut stat = String::new();
-    std::fs::File::open("/proc/self/stat")?.read_to_string(&mut stat)?;
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    match (tick(11), tick(12)) {
-        (Some(user), Some(system)) => Ok((user + system) / 100.0),
-        _ => anyhow::bail!("no CPU times in /proc/self/stat"),
-    }
 }

@@ -3,6 +3,8 @@
 //! Sends traffic only to the server it is given (meant for loopback), bounded in count and time.
 
 mod http;
+#[path = "../common/process.rs"]
+mod process;
 mod worker;
 
 use clap::Parser;
@@ -161,19 +163,8 @@ async fn token(
 
 /// Resident memory (bytes) and CPU time (seconds) of a process.
 fn process_stats(pid: Option<u32>) -> Option<(u64, f64)> {
-    let pid = pid?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some((rss_kib * 1024, ticks / 100.0))
+    let pid = pid?.to_string();
+    Some((process::resident_bytes(&pid)?, process::cpu_seconds(&pid)?))
 }
 
 /// The auction house's counters in `/metrics` (see `auction::stats`) that the report reads.
@@ -472,8 +463,6 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
 
 type Placed = Vec<(i64, String, u64)>;
 
-/// Runs the bidding clients; returns the accepted bids (event id, lot, start µs), every
-/// request's latency, and how many were outbid.
 /// Only what a bidder reads from an answer; serde skips the rest without building it.
 #[derive(serde::Deserialize)]
 struct BidAnswer {
@@ -492,6 +481,8 @@ struct MinNext {
     min_next_bid_cents: Option<i64>,
 }
 
+/// Runs the bidding clients; returns the accepted bids (event id, lot, start µs), every
+/// request's latency, and how many were outbid.
 async fn bid_phase(
     args: &Args,
     lots: &[(String, i64, i64)],
