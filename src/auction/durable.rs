@@ -5,7 +5,8 @@
 //! for every batch that was committed before that sync began, then answers those batches in
 //! order. The house never waits for the disk: it applies and commits the next batch while the
 //! last one syncs, and batches that arrive during a sync share the next one. Nobody (callers,
-//! watchers, the open-lots view) hears of a batch before its sync has returned.
+//! watchers, the open-lots view) hears of a batch's changes before its sync has returned; a
+//! refused command changes nothing and is answered by the house at once.
 
 use super::commands::{BidReceipt, HouseError, Reply};
 use super::open_lots::OpenLots;

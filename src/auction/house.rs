@@ -164,7 +164,8 @@ struct House {
 
 /// A reply waiting for its batch to commit.
 enum Pending {
-    Stopped,
+    /// Answered already: a refusal, or a stop.
+    Answered,
     Lot(Reply<Lot>, Result<Uuid, HouseError>),
     Bid(
         Reply<BidReceipt>,
@@ -177,7 +178,7 @@ impl Pending {
     /// hear of the failure.
     fn refuse(self) {
         match self {
-            Pending::Stopped => {}
+            Pending::Answered => {}
             Pending::Lot(reply, r) => Answer::Lot(reply, r.and(Err(HouseError::Store))).send(),
             Pending::Bid(reply, r) => Answer::Bid(reply, r.and(Err(HouseError::Store))).send(),
         }
@@ -304,7 +305,7 @@ impl House {
         let mut answers = Vec::with_capacity(pending.len());
         for p in pending {
             match p {
-                Pending::Stopped => {}
+                Pending::Answered => {}
                 Pending::Lot(reply, r) => {
                     answers.push(Answer::Lot(
                         reply,
@@ -395,11 +396,13 @@ impl House {
                     }
                     .map_err(HouseError::from),
                 };
-                let result = result.map(|changes| {
-                    self.record(batch, lot_id, changes, now);
-                    lot_id
-                });
-                Pending::Lot(reply, result)
+                match result {
+                    Ok(changes) => {
+                        self.record(batch, lot_id, changes, now);
+                        Pending::Lot(reply, Ok(lot_id))
+                    }
+                    Err(e) => refuse_now(reply, e),
+                }
             }
             Command::Bid {
                 lot_id,
@@ -426,13 +429,13 @@ impl House {
                         Pending::Bid(reply, Ok((lot_id, bid, event_id)))
                     }
                     Ok(_) => Pending::Bid(reply, Err(HouseError::Store)),
-                    Err(e) => Pending::Bid(reply, Err(e)),
+                    Err(e) => refuse_now(reply, e),
                 }
             }
             Command::Stop { done } => {
                 // The loop takes stops out before a batch is applied; answer anyway.
                 let _ = done.send(());
-                Pending::Stopped
+                Pending::Answered
             }
         }
     }
@@ -540,6 +543,14 @@ impl House {
         write.commit(&mut self.conn).await?;
         Ok(wrote)
     }
+}
+
+/// A refusal changes nothing, so it is answered at once rather than behind its batch's commit
+/// and sync: an outbid bidder hears the new minimum while the winning bid is still on its way
+/// to the disk, and can bid again at once. (A bid is confirmed only once durable, as before.)
+fn refuse_now<T>(reply: Reply<T>, e: HouseError) -> Pending {
+    let _ = reply.send(Err(e));
+    Pending::Answered
 }
 
 /// Whether a batch changed only what bids change (see `BatchWrite::update_bid_state`).

@@ -1,6 +1,7 @@
-use crate::helpers::{Options, error_code, spawn_app, spawn_with};
+use crate::helpers::{Options, TestApp, error_code, spawn_app, spawn_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 #[actix_web::test]
 async fn bids_follow_the_starting_price_and_increments() {
@@ -225,4 +226,106 @@ async fn a_bid_is_not_confirmed_until_the_wal_is_synced() {
     // The house stopped rather than answer on a disk it cannot trust.
     let after = app.bid(&bea, &id, 1_200).await;
     assert_eq!(after.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// A refusal changes nothing, so it does not wait for the disk: while an accepted bid's sync
+/// hangs (the WAL's path is a FIFO nobody reads), another bidder is refused at once, with the
+/// minimum the house decided by; the accepted bid is still confirmed only by its sync.
+#[actix_web::test]
+async fn a_refusal_does_not_wait_for_the_disk() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let bruno = app.user("bruno", "bidder").await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    assert_eq!(
+        app.bid(&bea, &id, 1_000).await.status(),
+        StatusCode::CREATED
+    );
+
+    let wal = gavel::store::Store::wal_path(&app.db_url).expect("wal path");
+    std::fs::remove_file(&wal).expect("the WAL exists once a batch committed");
+    let made = std::process::Command::new("mkfifo").arg(&wal).status();
+    assert!(
+        made.is_ok_and(|s| s.success()),
+        "mkfifo makes the WAL's path hang"
+    );
+    let unblock = OpenOnDrop(wal);
+
+    let applied = house_commands(&app).await;
+    let accepted = {
+        let (api, url, token) = (
+            app.api.clone(),
+            app.url(&format!("/api/v1/lots/{id}/bids")),
+            bea.clone(),
+        );
+        tokio::spawn(async move {
+            api.post(url)
+                .bearer_auth(token)
+                .json(&json!({ "amount_cents": 1_100 }))
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    };
+    let waited = std::time::Instant::now();
+    while house_commands(&app).await == applied {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "bea's bid reached the house"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let refused = tokio::time::timeout(Duration::from_secs(5), app.bid(&bruno, &id, 1_100))
+        .await
+        .expect("the refusal came while the sync still hangs");
+    let (status, code, body) = error_code(refused).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bid_too_low")
+    );
+    assert!(
+        body["error"]["min_next_bid_cents"].as_i64() > Some(1_100),
+        "refused by the house's state, bea's bid included: {body}"
+    );
+    assert!(
+        !accepted.is_finished(),
+        "the accepted bid waits for its sync"
+    );
+
+    // Let the sync through: it fails on a FIFO, so bea's bid is never confirmed.
+    drop(unblock);
+    let status = accepted.await.expect("task").expect("answered");
+    assert!(
+        status.is_server_error(),
+        "an unsynced bid is not confirmed: {status}"
+    );
+}
+
+/// Opens the FIFO for reading when dropped, even by a failed assertion, so the house's
+/// blocked sync ends and the test's runtime can shut down.
+struct OpenOnDrop(std::path::PathBuf);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        let path = self.0.clone();
+        std::thread::spawn(move || drop(std::fs::File::open(path)));
+    }
+}
+
+/// How many commands the house has applied, from `/metrics`.
+async fn house_commands(app: &TestApp) -> u64 {
+    let text = app
+        .api
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("gavel_house_commands_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("gavel_house_commands_total is listed")
 }
