@@ -116,8 +116,10 @@ async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(
     Ok(())
 }
 
+/// A vectorized search: each SSE frame is scanned for its id line, and a byte-by-byte scan of
+/// ~800 bytes took a microsecond a delivery of the cores the server shares with the tool.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 pub fn now_us() -> u64 {

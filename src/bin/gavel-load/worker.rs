@@ -160,17 +160,16 @@ async fn sse(
             return;
         }
         let mut buf: Vec<u8> = Vec::with_capacity(8192);
-        let mut chunk = vec![0u8; 16384];
         let mut ready = Some(ready);
         loop {
-            let Ok(n) = conn.read(&mut chunk).await else {
+            buf.reserve(4096);
+            let Ok(n) = conn.read_buf(&mut buf).await else {
                 return;
             };
             if n == 0 {
                 return;
             }
             let at = now_us();
-            buf.extend_from_slice(&chunk[..n]);
             if let Some(r) = ready.take() {
                 opening.take();
                 if !buf.starts_with(b"HTTP/1.1 200") {
@@ -219,33 +218,44 @@ async fn long_poll(
         };
         let mut opening = Some(opening);
         let mut ready = Some(ready);
+        // Kept from poll to poll, like a bidder's: the tool shares the cores with the server.
+        let (mut request, mut buf) = (Vec::with_capacity(256), Vec::with_capacity(4096));
         loop {
             // The first poll answers at once: that is "connected".
             let wait = if ready.is_some() { 0 } else { 50 };
             let path = format!("/lots/{lot}/poll?after={cursor}&timeout={wait}");
-            let Ok(res) = http::request(&mut conn, "GET", &path, None, None).await else {
+            http::write_request(&mut request, "GET", &path, None, None);
+            let Ok((status, body)) = http::exchange(&mut conn, &request, &mut buf).await else {
                 return;
             };
             let at = now_us();
             opening.take();
-            if res.status != 200 {
+            if status != 200 {
                 return;
             }
             if let Some(r) = ready.take() {
                 let _ = r.send(());
             }
-            let Ok(body) = serde_json::from_slice::<serde_json::Value>(&res.body) else {
+            let Ok(polled) = serde_json::from_slice::<Polled>(&buf[body]) else {
                 return;
             };
-            if let (Some(events), Ok(mut s)) = (body["events"].as_array(), seen.lock()) {
-                for e in events {
-                    if let Some(id) = e["id"].as_i64() {
-                        s.push((id, at));
-                    }
-                }
+            if let Ok(mut s) = seen.lock() {
+                s.extend(polled.events.iter().map(|e| (e.id, at)));
             }
-            cursor = body["cursor"].as_i64().unwrap_or(cursor);
+            cursor = polled.cursor.unwrap_or(cursor);
         }
     });
     connected
+}
+
+/// A long poll's answer: only the ids are read, the rest of each event is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Polled {
+    events: Vec<PolledEvent>,
+    cursor: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct PolledEvent {
+    id: i64,
 }
