@@ -2,7 +2,7 @@
 # Runs every capacity scenario of BENCHMARKS.md in a row on this machine, each against a fresh
 # server and database on loopback, and writes each tool's output to OUT (default: a new
 # temporary folder). Needs a release build (`cargo build --release`) and, for the pages
-# scenario, wrk (`apt-get install wrk`). Takes about ten minutes.
+# scenario, wrk (`apt-get install wrk`). Takes about twelve minutes.
 #
 #   scripts/capacity.sh [OUT]
 set -euo pipefail
@@ -53,6 +53,10 @@ date -u +%FT%TZ >"$OUT/started"
 tail -1 "$OUT/floor-sockets.txt"
 sleep "$GAP"
 scenario 1-sse --watchers 19000 --transport sse --bids 20 --interval-ms 250 --workers 2 --sources 8
+sleep "$GAP"
+# The same with the watchers' processes reading every millisecond rather than waking per frame.
+scenario 1-sse-paced --watchers 19000 --transport sse --bids 20 --interval-ms 250 --workers 2 --sources 8 \
+  --read-every-us 1000
 sleep "$GAP"
 scenario 2-longpoll --watchers 10000 --transport longpoll --bids 20 --interval-ms 250 --workers 2 --sources 8
 sleep "$GAP"

@@ -20,6 +20,16 @@ async fn run_tool(exe: &str, args: &[&str]) -> String {
 /// The load tool's smoke run, so it cannot rot: 200 watchers over both transports, 10 bids.
 #[actix_web::test]
 async fn the_load_tool_sees_every_bid_delivered_once() {
+    smoke_run(&[]).await;
+}
+
+/// The same with watchers that read in rounds rather than waking for each frame.
+#[actix_web::test]
+async fn the_load_tool_with_paced_readers_sees_every_bid_delivered_once() {
+    smoke_run(&["--read-every-us", "1000"]).await;
+}
+
+async fn smoke_run(extra: &[&str]) {
     let app = spawn_with(Options {
         admin: Some(("root".into(), "load-admin-password".into())),
         ..Options::default()
@@ -28,30 +38,28 @@ async fn the_load_tool_sees_every_bid_delivered_once() {
     let server = app.address.trim_start_matches("http://").to_owned();
     // The server runs inside this test process: the tool reads its memory and CPU from /proc.
     let pid = std::process::id().to_string();
-    let stdout = run_tool(
-        env!("CARGO_BIN_EXE_gavel-load"),
-        &[
-            "--server",
-            &server,
-            "--pid",
-            &pid,
-            "--watchers",
-            "200",
-            "--transport",
-            "both",
-            "--bids",
-            "10",
-            "--interval-ms",
-            "20",
-            "--settle-ms",
-            "1000",
-            "--workers",
-            "2",
-            "--sources",
-            "2",
-        ],
-    )
-    .await;
+    let mut args = vec![
+        "--server",
+        &server,
+        "--pid",
+        &pid,
+        "--watchers",
+        "200",
+        "--transport",
+        "both",
+        "--bids",
+        "10",
+        "--interval-ms",
+        "20",
+        "--settle-ms",
+        "1000",
+        "--workers",
+        "2",
+        "--sources",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let stdout = run_tool(env!("CARGO_BIN_EXE_gavel-load"), &args).await;
     let report: Value = stdout
         .lines()
         .last()

@@ -60,6 +60,11 @@ struct Args {
     /// How long to wait for the last deliveries after the last bid.
     #[arg(long, default_value_t = 2000)]
     settle_ms: u64,
+    /// Watchers' processes read every this many microseconds instead of waking for each
+    /// frame (0: wake for each). See BENCHMARKS.md: on loopback a sleeping reader's wake-up is
+    /// charged to the server's write and preempts it.
+    #[arg(long, default_value_t = 0)]
+    read_every_us: u64,
     #[arg(long, hide = true)]
     worker: bool,
     /// Worker plan: lot:cursor:count:kind;...
@@ -89,6 +94,7 @@ fn main() -> anyhow::Result<()> {
             server: args.server,
             source: args.source,
             watchers,
+            read_every: Duration::from_micros(args.read_every_us),
         }))
     } else {
         tokio::runtime::Builder::new_multi_thread()
@@ -320,6 +326,8 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
                 plan,
                 "--source",
                 &source,
+                "--read-every-us",
+                &args.read_every_us.to_string(),
             ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
