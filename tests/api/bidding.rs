@@ -202,16 +202,8 @@ async fn bids_after_the_end_are_refused() {
 #[actix_web::test]
 async fn a_bid_is_not_confirmed_until_the_wal_is_synced() {
     let app = spawn_app().await;
-    let (admin, seller, bea) = app.cast().await;
-    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
-    assert_eq!(
-        app.bid(&bea, &id, 1_000).await.status(),
-        StatusCode::CREATED
-    );
-
-    // The file the house syncs is gone (SQLite keeps its own handle): the next sync fails.
-    let wal = gavel::store::Store::wal_path(&app.db_url).expect("wal path");
-    std::fs::remove_file(&wal).expect("the WAL exists once a batch committed");
+    // The file the house syncs is gone: the next sync fails.
+    let (id, bea, _) = lot_with_a_synced_bid(&app).await;
     let refused = app.bid(&bea, &id, 1_100).await;
     assert!(
         refused.status().is_server_error(),
@@ -234,16 +226,8 @@ async fn a_bid_is_not_confirmed_until_the_wal_is_synced() {
 #[actix_web::test]
 async fn a_refusal_does_not_wait_for_the_disk() {
     let app = spawn_app().await;
-    let (admin, seller, bea) = app.cast().await;
+    let (id, bea, wal) = lot_with_a_synced_bid(&app).await;
     let bruno = app.user("bruno", "bidder").await;
-    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
-    assert_eq!(
-        app.bid(&bea, &id, 1_000).await.status(),
-        StatusCode::CREATED
-    );
-
-    let wal = gavel::store::Store::wal_path(&app.db_url).expect("wal path");
-    std::fs::remove_file(&wal).expect("the WAL exists once a batch committed");
     let made = std::process::Command::new("mkfifo").arg(&wal).status();
     assert!(
         made.is_ok_and(|s| s.success()),
@@ -315,17 +299,24 @@ impl Drop for OpenOnDrop {
 
 /// How many commands the house has applied, from `/metrics`.
 async fn house_commands(app: &TestApp) -> u64 {
-    let text = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
+    app.metrics()
         .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix("gavel_house_commands_total "))
         .and_then(|n| n.trim().parse().ok())
         .expect("gavel_house_commands_total is listed")
+}
+
+/// An open lot with bea's first bid confirmed, and the WAL file the house syncs, now deleted
+/// (SQLite keeps its own handle): the lot's id, bea's token and the WAL's path.
+async fn lot_with_a_synced_bid(app: &TestApp) -> (String, String, std::path::PathBuf) {
+    let (admin, seller, bea) = app.cast().await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    assert_eq!(
+        app.bid(&bea, &id, 1_000).await.status(),
+        StatusCode::CREATED
+    );
+    let wal = gavel::store::Store::wal_path(&app.db_url).expect("wal path");
+    std::fs::remove_file(&wal).expect("the WAL exists once a batch committed");
+    (id, bea, wal)
 }

@@ -126,6 +126,18 @@ impl TestApp {
         start(dir, db_url, clock, options).await
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.api
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

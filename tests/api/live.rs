@@ -23,18 +23,6 @@ async fn stream(app: &TestApp, path: &str, last_event_id: Option<i64>) -> SseCli
     SseClient::new(req.send().await.expect("stream opens"))
 }
 
-/// The `/metrics` text.
-async fn metrics(app: &TestApp) -> String {
-    app.api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
 /// Bids `n` times at the minimum; returns the amounts.
 async fn bids(app: &TestApp, bidder: &str, lot: &str, n: usize) -> Vec<i64> {
     let mut amounts = Vec::new();
@@ -425,7 +413,7 @@ async fn past_the_stream_limit_new_streams_get_503_and_held_ones_keep_working() 
         StatusCode::OK,
         "admitted again once one leaves"
     );
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("gavel_streams_held{transport=\"sse\"} 3"),
         "{metrics}"
@@ -565,7 +553,7 @@ async fn a_client_that_never_reads_is_dropped() {
 async fn metrics_show_the_group_commit() {
     let (app, lot, bea) = setup(Options::default()).await;
     bids(&app, &bea, &lot, 3).await;
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     let value = |name: &str| -> f64 {
         metrics
             .lines()
