@@ -128,29 +128,35 @@ async fn the_floor_tool_measures_sqlite_and_the_house() {
 }
 
 /// The loopback floor's smoke run: every frame written reaches its reader (the tool checks the
-/// byte count and fails otherwise), and the rounds are timed.
+/// byte count and fails otherwise), and the rounds are timed; with readers woken for each frame
+/// and with readers reading in rounds.
 #[actix_web::test]
 async fn the_floor_tool_measures_loopback_writes() {
-    let stdout = run_tool(
-        env!("CARGO_BIN_EXE_gavel-floor"),
-        &[
-            "--sockets",
-            "40",
-            "--rounds",
-            "3",
-            "--interval-ms",
-            "10",
-            "--frame-bytes",
-            "500",
-        ],
-    )
-    .await;
-    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
-    assert_eq!(report["connections"], 40, "{report}");
-    assert_eq!(report["writes"], 120, "{report}");
-    assert_eq!(report["frame_bytes"], 500, "{report}");
-    assert!(
-        report["round_ms_max"].as_f64().unwrap_or(0.0) > 0.0,
-        "{report}"
-    );
+    for read_every_us in ["0", "1000"] {
+        let stdout = run_tool(
+            env!("CARGO_BIN_EXE_gavel-floor"),
+            &[
+                "--sockets",
+                "40",
+                "--rounds",
+                "3",
+                "--interval-ms",
+                "10",
+                "--frame-bytes",
+                "500",
+                "--read-every-us",
+                read_every_us,
+            ],
+        )
+        .await;
+        let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+        assert_eq!(report["connections"], 40, "{report}");
+        assert_eq!(report["writes"], 120, "{report}");
+        assert_eq!(report["frame_bytes"], 500, "{report}");
+        assert_eq!(report["read_every_us"].to_string(), read_every_us);
+        assert!(
+            report["round_ms_max"].as_f64().unwrap_or(0.0) > 0.0,
+            "{report}"
+        );
+    }
 }

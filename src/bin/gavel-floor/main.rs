@@ -6,6 +6,8 @@
 //! `cargo run --release --bin gavel-floor -- --seconds 5`, or `-- --sockets 19000` (which needs
 //! `ulimit -n 20000`). Prints one JSON line.
 
+#[path = "../common/pace.rs"]
+mod pace;
 #[path = "../common/process.rs"]
 #[expect(dead_code, reason = "the memory reading is gavel-load's")]
 mod process;

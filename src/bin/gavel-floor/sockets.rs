@@ -31,6 +31,10 @@ pub struct SocketArgs {
     /// ports do not run out.
     #[arg(long, default_value_t = 8)]
     sources: u8,
+    /// Readers read every this many microseconds instead of waking for each frame (0: wake
+    /// for each), as `gavel-load --read-every-us`.
+    #[arg(long, default_value_t = 0)]
+    read_every_us: u64,
     /// Set in the reader processes this tool starts: the port to connect to.
     #[arg(long, hide = true)]
     pub read_port: Option<u16>,
@@ -44,6 +48,7 @@ pub fn read(args: &SocketArgs, port: u16) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let total: u64 = runtime.block_on(async {
+        crate::pace::read_in_rounds(Duration::from_micros(args.read_every_us));
         let server = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let mut readers = Vec::with_capacity(args.read_count);
         for i in 0..args.read_count {
@@ -87,6 +92,7 @@ pub fn measure(connections: usize, args: &SocketArgs) -> anyhow::Result<serde_js
                 .args(["--read-port", &port.to_string()])
                 .args(["--read-count", &count.to_string()])
                 .args(["--sources", &args.sources.to_string()])
+                .args(["--read-every-us", &args.read_every_us.to_string()])
                 .stdout(Stdio::piped())
                 .spawn()?,
         );
@@ -159,6 +165,7 @@ pub fn measure(connections: usize, args: &SocketArgs) -> anyhow::Result<serde_js
         "connections": connections,
         "writers": writers,
         "readers": readers,
+        "read_every_us": args.read_every_us,
         "frame_bytes": frame_bytes,
         "writes": writes,
         "cpu_us_per_write": (cpu * 1e6 / writes as f64 * 100.0).round() / 100.0,

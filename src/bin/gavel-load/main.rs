@@ -3,6 +3,8 @@
 //! Sends traffic only to the server it is given (meant for loopback), bounded in count and time.
 
 mod http;
+#[path = "../common/pace.rs"]
+mod pace;
 #[path = "../common/process.rs"]
 mod process;
 mod worker;
@@ -61,8 +63,7 @@ struct Args {
     #[arg(long, default_value_t = 2000)]
     settle_ms: u64,
     /// Watchers' processes read every this many microseconds instead of waking for each
-    /// frame (0: wake for each). See BENCHMARKS.md: on loopback a sleeping reader's wake-up is
-    /// charged to the server's write and preempts it.
+    /// frame (0: wake for each); see `common/pace.rs`.
     #[arg(long, default_value_t = 0)]
     read_every_us: u64,
     #[arg(long, hide = true)]

@@ -31,18 +31,7 @@ pub struct WorkerArgs {
 const OPENING_AT_ONCE: usize = 1_024;
 
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
-    if !args.read_every.is_zero() {
-        // The thread sleeps between rounds of the event loop instead of waiting in epoll, so a
-        // frame's arrival finds no reader to wake: on loopback that wake-up is the server's
-        // cost, and the woken reader preempts it (as remote browsers would not).
-        let every = args.read_every;
-        tokio::spawn(async move {
-            loop {
-                std::thread::sleep(every);
-                tokio::task::yield_now().await;
-            }
-        });
-    }
+    super::pace::read_in_rounds(args.read_every);
     let gate = Arc::new(tokio::sync::Semaphore::new(OPENING_AT_ONCE));
     let mut all: Vec<(String, Kind, Seen)> = Vec::new();
     let started = std::time::Instant::now();
