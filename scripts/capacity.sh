@@ -35,7 +35,10 @@ stop() {
   kill "$SERVER"
   wait "$SERVER" 2>/dev/null || true
   rm -rf "$DB"
+  SERVER=
 }
+# A failed step stops the script (set -e): no server is left behind.
+trap '[ -n "${SERVER:-}" ] && stop' EXIT
 
 # scenario NAME ARGS...: gavel-load against a fresh server; its report goes to OUT/NAME.txt.
 scenario() {

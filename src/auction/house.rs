@@ -162,25 +162,21 @@ struct House {
     stats: Arc<HouseStats>,
 }
 
-/// A reply waiting for its batch to commit.
+/// A change applied in a batch, whose reply waits for the batch to be durable. Refusals and
+/// stops are answered as they are applied and leave nothing here (`Answered`).
 enum Pending {
-    /// Answered already: a refusal, or a stop.
     Answered,
-    Lot(Reply<Lot>, Result<Uuid, HouseError>),
-    Bid(
-        Reply<BidReceipt>,
-        Result<(Uuid, AcceptedBid, i64), HouseError>,
-    ),
+    Lot(Reply<Lot>, Uuid),
+    Bid(Reply<BidReceipt>, Uuid, AcceptedBid, i64),
 }
 
 impl Pending {
-    /// The batch failed to commit: a command refused on its own keeps its reason, the rest
-    /// hear of the failure.
+    /// The batch failed to commit: its changes are lost, and their callers hear so.
     fn refuse(self) {
         match self {
             Pending::Answered => {}
-            Pending::Lot(reply, r) => Answer::Lot(reply, r.and(Err(HouseError::Store))).send(),
-            Pending::Bid(reply, r) => Answer::Bid(reply, r.and(Err(HouseError::Store))).send(),
+            Pending::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)).send(),
+            Pending::Bid(reply, ..) => Answer::Bid(reply, Err(HouseError::Store)).send(),
         }
     }
 }
@@ -306,20 +302,13 @@ impl House {
         for p in pending {
             match p {
                 Pending::Answered => {}
-                Pending::Lot(reply, r) => {
-                    answers.push(Answer::Lot(
-                        reply,
-                        r.and_then(|id| self.snapshot(&batch, id)),
-                    ));
+                Pending::Lot(reply, id) => {
+                    answers.push(Answer::Lot(reply, self.snapshot(&batch, id)));
                 }
-                Pending::Bid(reply, r) => {
-                    let receipt = r.and_then(|(lot_id, bid, event_id)| {
-                        Ok(BidReceipt {
-                            bid,
-                            event_id,
-                            lot: self.snapshot(&batch, lot_id)?,
-                        })
-                    });
+                Pending::Bid(reply, lot_id, bid, event_id) => {
+                    let receipt =
+                        self.snapshot(&batch, lot_id)
+                            .map(|lot| BidReceipt { bid, event_id, lot });
                     answers.push(Answer::Bid(reply, receipt));
                 }
             }
@@ -379,27 +368,26 @@ impl House {
                 let id = lot.id;
                 batch.new_lots.push(id);
                 batch.work.insert(id, lot);
-                Pending::Lot(reply, Ok(id))
+                Pending::Lot(reply, id)
             }
             Command::Change {
                 lot_id,
                 action,
                 reply,
             } => {
-                let result = match self.working(batch, lot_id).await {
-                    Err(e) => Err(e),
-                    Ok(lot) => match action {
+                let result = self.working(batch, lot_id).await.and_then(|lot| {
+                    match action {
                         Action::Approve => lot.approve(now),
                         Action::Reject { reason } => lot.reject(&reason),
                         Action::Close => lot.close(now),
                         Action::Cancel => lot.cancel(now),
                     }
-                    .map_err(HouseError::from),
-                };
+                    .map_err(HouseError::from)
+                });
                 match result {
                     Ok(changes) => {
                         self.record(batch, lot_id, changes, now);
-                        Pending::Lot(reply, Ok(lot_id))
+                        Pending::Lot(reply, lot_id)
                     }
                     Err(e) => refuse_now(reply, e),
                 }
@@ -410,26 +398,23 @@ impl House {
                 reply,
             } => {
                 let soft_close = self.soft_close;
-                let result = match self.working(batch, lot_id).await {
-                    Err(e) => Err(e),
-                    Ok(lot) => lot
-                        .place_bid(Uuid::now_v7(), request, now, soft_close)
-                        .map_err(HouseError::from),
-                };
-                let result = result.map(|changes| {
-                    let first_bid = changes.iter().find_map(|c| match c {
-                        Change::Bid(b) => Some(b.clone()),
-                        _ => None,
-                    });
-                    let ids = self.record(batch, lot_id, changes, now);
-                    (lot_id, first_bid, ids.first().copied().unwrap_or_default())
+                let placed = self.working(batch, lot_id).await.and_then(|lot| {
+                    lot.place_bid(Uuid::now_v7(), request, now, soft_close)
+                        .map_err(HouseError::from)
                 });
-                match result {
-                    Ok((lot_id, Some(bid), event_id)) => {
-                        Pending::Bid(reply, Ok((lot_id, bid, event_id)))
-                    }
-                    Ok(_) => Pending::Bid(reply, Err(HouseError::Store)),
-                    Err(e) => refuse_now(reply, e),
+                let changes = match placed {
+                    Ok(changes) => changes,
+                    Err(e) => return refuse_now(reply, e),
+                };
+                let first_bid = changes.iter().find_map(|c| match c {
+                    Change::Bid(b) => Some(b.clone()),
+                    _ => None,
+                });
+                let ids = self.record(batch, lot_id, changes, now);
+                match (first_bid, ids.first()) {
+                    (Some(bid), Some(&event_id)) => Pending::Bid(reply, lot_id, bid, event_id),
+                    // The domain accepts a bid only with a `Bid` change; never seen.
+                    _ => refuse_now(reply, HouseError::Store),
                 }
             }
             Command::Stop { done } => {

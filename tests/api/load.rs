@@ -66,6 +66,12 @@ async fn smoke_run(extra: &[&str]) {
         .and_then(|l| serde_json::from_str(l).ok())
         .expect("a JSON line last");
     assert_eq!(report["connected"], 200);
+    let paced = extra.windows(2).find(|w| w[0] == "--read-every-us");
+    assert_eq!(
+        report["read_every_us"].to_string(),
+        paced.map_or("0", |w| w[1]),
+        "{report}"
+    );
     assert_eq!(report["bids_placed"], 10);
     assert_eq!(report["deliveries"], 2000, "{report}");
     assert_eq!(report["missing"], 0);

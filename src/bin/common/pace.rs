@@ -19,3 +19,39 @@ pub fn read_in_rounds(every: Duration) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read_in_rounds;
+    use std::time::{Duration, Instant};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn a_paced_loop_sleeps_between_rounds() {
+        runtime().block_on(async {
+            read_in_rounds(Duration::from_millis(50));
+            let begun = Instant::now();
+            // Yielding lets the loop run its other tasks: the pacer's sleep comes in between.
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert!(begun.elapsed() >= Duration::from_millis(50));
+        });
+    }
+
+    #[test]
+    fn zero_leaves_the_loop_alone() {
+        runtime().block_on(async {
+            read_in_rounds(Duration::ZERO);
+            let alive = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            assert_eq!(alive, 0, "no pacer was started");
+        });
+    }
+}

@@ -417,7 +417,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     };
     let report = json!({
         "lots": args.lots, "watchers_per_lot": args.watchers, "transport": args.transport,
-        "workers": workers, "connected": connected, "failed": failed, "ramp_up_ms": ramp_ms,
+        "workers": workers, "read_every_us": args.read_every_us, "connected": connected, "failed": failed, "ramp_up_ms": ramp_ms,
         "bids_placed": placed.len(), "bids_outbid": refused, "bids_per_sec": (placed.len() as f64 / bid_secs).round(),
         "deliveries": delivered, "expected": placed.len() as u64 * (connected as u64 / args.lots.max(1) as u64),
         "missing": missing, "duplicated": duplicated, "out_of_order": reordered,
