@@ -133,6 +133,29 @@ async fn the_floor_tool_measures_sqlite_and_the_house() {
     assert_eq!(report["lots"], 5);
 }
 
+/// The hot-lot floor's smoke run: the bare server's clients bid, and the tool checks that the
+/// accepted bids it counted are the ones the server's minimum rose by.
+#[actix_web::test]
+async fn the_floor_tool_bids_on_a_bare_hot_lot() {
+    let stdout = run_tool(
+        env!("CARGO_BIN_EXE_gavel-floor"),
+        &["--hot-lot", "--seconds", "1", "--clients", "4"],
+    )
+    .await;
+    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(report["hot_lot_clients"], 4, "{report}");
+    let accepted = report["bare_accepted_per_sec"].as_f64().unwrap_or(0.0);
+    let requests = report["bare_requests_per_sec"].as_f64().unwrap_or(0.0);
+    assert!(accepted > 0.0 && requests > accepted, "{report}");
+    assert!(
+        report["bare_server_cpu_us_per_request"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 0.0,
+        "{report}"
+    );
+}
+
 /// The loopback floor's smoke run: every frame written reaches its reader (the tool checks the
 /// byte count and fails otherwise), and the rounds are timed; with readers woken for each frame
 /// and with readers reading in rounds.

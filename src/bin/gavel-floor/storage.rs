@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub struct StorageArgs {
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 5)]
-    seconds: u64,
+    pub seconds: u64,
     /// Lots the bids are spread over.
     #[arg(long, default_value_t = 100)]
     lots: usize,
@@ -30,7 +30,7 @@ pub struct StorageArgs {
     batch: usize,
     /// Concurrent bidders in the auction-house run.
     #[arg(long, default_value_t = 64)]
-    clients: usize,
+    pub clients: usize,
 }
 
 /// Runs in a fresh temporary database, removed afterwards.
