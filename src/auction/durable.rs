@@ -43,7 +43,7 @@ impl Answer {
     }
 
     /// The batch was not made durable: whatever its outcome, the caller hears of the failure.
-    fn fail(self) {
+    pub(super) fn fail(self) {
         match self {
             Answer::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)),
             Answer::Bid(reply, _) => Answer::Bid(reply, Err(HouseError::Store)),

@@ -14,8 +14,10 @@ use crate::store::events::{self, StoredEvent};
 use crate::store::lots::write;
 use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -59,7 +61,8 @@ impl AuctionHouse {
         let (durability, disk_failed) =
             Durability::start(config.wal, open.clone(), config.on_commit, stats.clone());
         let mut house = House {
-            conn,
+            conn: Some(conn),
+            writing: None,
             clock: config.clock,
             soft_close: config.soft_close,
             durability,
@@ -70,9 +73,9 @@ impl AuctionHouse {
             stats: stats.clone(),
         };
         // Overdue lots close before the first request is served.
-        if let Some(first) = house.run_batch(Vec::new()).await {
-            house.durability.push(first).await;
-        }
+        let mut first = Open::new(house.next_event_id);
+        house.apply_round(&mut first, Vec::new()).await;
+        house.flush(&mut first).await;
         tokio::spawn(house.run(rx, disk_failed));
         Ok(AuctionHouse { tx, open, stats })
     }
@@ -149,7 +152,9 @@ impl AuctionHouse {
 }
 
 struct House {
-    conn: SqliteConnection,
+    /// The writer connection; away (in `writing`) while a batch is written.
+    conn: Option<SqliteConnection>,
+    writing: Option<Writing>,
     clock: Clock,
     soft_close: chrono::Duration,
     durability: Durability,
@@ -191,11 +196,63 @@ struct Batch {
     events: Vec<StoredEvent>,
 }
 
+/// The batch being applied: commands go into it while the batch before it is written.
+struct Open {
+    batch: Batch,
+    pending: Vec<Pending>,
+    first_event_id: i64,
+    commands: usize,
+    applying: Duration,
+}
+
+impl Open {
+    fn new(first_event_id: i64) -> Self {
+        Open {
+            batch: Batch::default(),
+            pending: Vec::new(),
+            first_event_id,
+            commands: 0,
+            applying: Duration::ZERO,
+        }
+    }
+
+    /// Whether sealing it would write or answer anything.
+    fn has_work(&self) -> bool {
+        !self.batch.dirty.is_empty()
+            || !self.batch.new_lots.is_empty()
+            || self.pending.iter().any(|p| !matches!(p, Pending::Answered))
+    }
+}
+
+/// The writer connection comes back with the outcome of the batch it wrote.
+type Written = (SqliteConnection, Result<(), sqlx::Error>);
+
+/// A sealed batch on its way through the writer connection, which it holds meanwhile.
+struct Writing {
+    write: Pin<Box<dyn Future<Output = Written> + Send>>,
+    began: Instant,
+    committed: Committed,
+    first_event_id: i64,
+}
+
+/// The writing batch's outcome; never resolves when nothing is being written.
+async fn written(writing: &mut Option<Writing>) -> Written {
+    match writing {
+        Some(w) => (&mut w.write).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl House {
-    /// Group commit, pipelined (see `durable`): the house applies and commits batch after
-    /// batch; the durability task syncs and answers them behind it.
+    /// Group commit, pipelined in three stages: the house applies commands to one batch while
+    /// the batch before it is written (its SQL, on the writer connection's own thread), and the
+    /// durability task syncs and answers the batches written before that (see `durable`). So a
+    /// bid is applied, and a refusal answered, as soon as the house takes it, whatever the
+    /// writer and the disk are doing: on a hot lot, an outbid bidder's next bid can be accepted
+    /// while the last accepted one is still being written.
     async fn run(mut self, mut rx: mpsc::Receiver<Command>, mut disk_failed: DiskFailed) {
         let mut stopped_by = None;
+        let mut open = Open::new(self.next_event_id);
         loop {
             let next_due = self.schedule.next();
             let clock = self.clock.clone();
@@ -205,16 +262,23 @@ impl House {
                     None => std::future::pending().await,
                 }
             };
+            let room = open.commands < MAX_BATCH;
             let mut commands = Vec::new();
             tokio::select! {
-                received = rx.recv() => match received {
+                biased;
+                _ = &mut disk_failed => break,
+                done = written(&mut self.writing) => {
+                    if !self.finish(done, &mut open).await {
+                        break;
+                    }
+                }
+                received = rx.recv(), if room => match received {
                     Some(cmd) => commands.push(cmd),
                     None => break,
                 },
                 () = wake => {}
-                _ = &mut disk_failed => break,
             }
-            while commands.len() < MAX_BATCH {
+            while open.commands + commands.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(cmd) => commands.push(cmd),
                     Err(_) => break,
@@ -224,10 +288,11 @@ impl House {
                 .iter()
                 .position(|c| matches!(c, Command::Stop { .. }))
                 .map(|at| commands.split_off(at));
-            if let Some(committed) = self.run_batch(commands).await
-                && !self.durability.push(committed).await
-            {
+            if !self.apply_round(&mut open, commands).await {
                 break;
+            }
+            if self.writing.is_none() && open.has_work() {
+                self.start_writing(&mut open);
             }
             if let Some(mut rest) = stop {
                 // Commands queued behind the stop are dropped: their callers see Unavailable.
@@ -238,6 +303,8 @@ impl House {
             }
         }
         drop(rx);
+        // What was applied is written and answered (or failed, if the disk has failed).
+        self.flush(&mut open).await;
         self.durability.close().await;
         tracing::info!("auction house stopped");
         if let Some(done) = stopped_by {
@@ -245,38 +312,73 @@ impl House {
         }
     }
 
-    /// Closes what is due, applies the commands and commits once; the answers wait in the
-    /// returned batch until it is durable. A batch that fails to commit is answered at once.
-    async fn run_batch(&mut self, commands: Vec<Command>) -> Option<Committed> {
+    /// Writes the batch being written and then the open one, each to the end.
+    async fn flush(&mut self, open: &mut Open) -> bool {
+        if self.writing.is_some() {
+            let done = written(&mut self.writing).await;
+            if !self.finish(done, open).await {
+                return false;
+            }
+        }
+        if open.has_work() {
+            self.start_writing(open);
+            let done = written(&mut self.writing).await;
+            return self.finish(done, open).await;
+        }
+        true
+    }
+
+    /// Closes what is due and applies the commands to the open batch. A command about a lot
+    /// that is not in memory needs the writer connection to load it, so it waits for the batch
+    /// being written. False once the durability task is gone.
+    async fn apply_round(&mut self, open: &mut Open, commands: Vec<Command>) -> bool {
         let applying = Instant::now();
         let now = self.clock.now();
-        let mut batch = Batch::default();
-        let first_event_id = self.next_event_id;
-
         for lot_id in self.schedule.due(now) {
-            if let Ok(lot) = self.working(&mut batch, lot_id).await
+            if let Ok(lot) = self.working(&mut open.batch, lot_id).await
                 && let Ok(changes) = lot.close(now)
             {
-                self.record(&mut batch, lot_id, changes, now);
+                self.record(&mut open.batch, lot_id, changes, now);
             }
         }
-
-        let mut pending = Vec::with_capacity(commands.len());
         for cmd in commands {
-            pending.push(self.apply(&mut batch, cmd, now).await);
-        }
-        self.stats.batch(pending.len(), applying.elapsed());
-
-        let writing = Instant::now();
-        let written = self.commit(&batch).await;
-        self.stats.write(writing.elapsed());
-        let wrote = match written {
-            Ok(wrote) => wrote,
-            Err(e) => {
-                self.refuse(e, batch, pending, first_event_id).await;
-                return None;
+            if self.writing.is_some() && self.needs_loading(&open.batch, &cmd) {
+                let done = written(&mut self.writing).await;
+                if !self.finish(done, open).await {
+                    return false;
+                }
             }
-        };
+            open.commands += 1;
+            let pending = self.apply(&mut open.batch, cmd, now).await;
+            open.pending.push(pending);
+        }
+        open.applying += applying.elapsed();
+        true
+    }
+
+    /// Whether the command is about a lot neither the house nor the open batch holds.
+    fn needs_loading(&self, batch: &Batch, cmd: &Command) -> bool {
+        match cmd {
+            Command::Change { lot_id, .. } | Command::Bid { lot_id, .. } => {
+                !batch.work.contains_key(lot_id) && !self.lots.contains_key(lot_id)
+            }
+            Command::Create { .. } | Command::Stop { .. } => false,
+        }
+    }
+
+    /// Seals the open batch and starts writing it: from here on the house's state includes it,
+    /// and its answers wait in it until it is durable.
+    fn start_writing(&mut self, open: &mut Open) {
+        let sealed = std::mem::replace(open, Open::new(self.next_event_id));
+        self.stats.batch(sealed.commands, sealed.applying);
+        let Open {
+            mut batch,
+            pending,
+            first_event_id,
+            ..
+        } = sealed;
+        let write = self.batch_write(&batch);
+        let wrote = !write.is_empty();
 
         let mut view = Vec::with_capacity(batch.work.len());
         let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
@@ -313,39 +415,67 @@ impl House {
                 }
             }
         }
-        Some(Committed {
+        let committed = Committed {
             wrote,
             view,
             events: batch.events,
             answers,
-        })
+        };
+        let Some(mut conn) = self.conn.take() else {
+            // Never: the connection is away only while a batch is written.
+            tracing::error!("no writer connection for a sealed batch");
+            committed.answers.into_iter().for_each(Answer::fail);
+            return;
+        };
+        self.writing = Some(Writing {
+            write: Box::pin(async move {
+                let result = write.commit(&mut conn).await;
+                (conn, result)
+            }),
+            began: Instant::now(),
+            committed,
+            first_event_id,
+        });
     }
 
-    /// A batch that failed to commit: its commands are refused and the plan is reloaded.
-    async fn refuse(
-        &mut self,
-        e: sqlx::Error,
-        batch: Batch,
-        pending: Vec<Pending>,
-        first_event_id: i64,
-    ) {
-        tracing::error!(error = %e, "batch failed to commit; its commands are refused");
-        self.next_event_id = first_event_id;
-        for id in batch.work.keys() {
-            self.lots.remove(id);
+    /// The written batch goes on to be synced and answered; false once the durability task is
+    /// gone. A batch that failed to write takes the open batch, applied on top of it, with it.
+    async fn finish(&mut self, (conn, result): Written, open: &mut Open) -> bool {
+        self.conn = Some(conn);
+        let Some(writing) = self.writing.take() else {
+            return true;
+        };
+        self.stats.write(writing.began.elapsed());
+        match result {
+            Ok(()) => self.durability.push(writing.committed).await,
+            Err(e) => {
+                tracing::error!(error = %e, "batch failed to commit; it and the batch applied on it are refused");
+                writing.committed.answers.into_iter().for_each(Answer::fail);
+                let discarded = std::mem::replace(open, Open::new(writing.first_event_id));
+                discarded.pending.into_iter().for_each(Pending::refuse);
+                self.next_event_id = writing.first_event_id;
+                self.reload().await;
+                true
+            }
         }
-        // Reload what the database really holds so the plan stays true.
-        if let Ok(open) = write::open_lots(&mut self.conn).await {
-            self.schedule = Schedule::default();
+    }
+
+    /// After a failed write: the plan is what the database really holds.
+    async fn reload(&mut self) {
+        self.lots.clear();
+        self.schedule = Schedule::default();
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        if let Ok(open) = write::open_lots(conn).await {
             for lot in open {
                 self.schedule.set(lot.id, lot.ends_at);
                 self.lots.insert(lot.id, lot);
             }
-            if let Ok(view) = with_recent_bids(&mut self.conn, self.lots.values()).await {
+            if let Ok(view) = with_recent_bids(conn, self.lots.values()).await {
                 self.open.replace_all(view);
             }
         }
-        pending.into_iter().for_each(Pending::refuse);
     }
 
     /// The committed state of a lot this batch touched.
@@ -436,7 +566,7 @@ impl House {
         if !batch.work.contains_key(&id) {
             let lot = match self.lots.get(&id) {
                 Some(lot) => lot.clone(),
-                None => write::lot_by_id(&mut self.conn, id)
+                None => write::lot_by_id(self.conn.as_mut().ok_or(HouseError::Store)?, id)
                     .await
                     .map_err(|e| {
                         tracing::error!(error = %e, "loading a lot failed");
@@ -503,8 +633,8 @@ impl House {
         ids
     }
 
-    /// Writes the batch in one transaction; false when it had nothing to write.
-    async fn commit(&mut self, batch: &Batch) -> Result<bool, sqlx::Error> {
+    /// The batch as one transaction; `self.lots` still holds the state before it.
+    fn batch_write(&self, batch: &Batch) -> BatchWrite {
         let mut write = BatchWrite::default();
         for id in &batch.new_lots {
             if let Some(lot) = batch.work.get(id) {
@@ -524,9 +654,7 @@ impl House {
         write.update_bid_state(&bid_only);
         write.insert_bids(&batch.bids);
         write.insert_events(&batch.events);
-        let wrote = !write.is_empty();
-        write.commit(&mut self.conn).await?;
-        Ok(wrote)
+        write
     }
 }
 

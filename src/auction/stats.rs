@@ -27,7 +27,7 @@ impl HouseStats {
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// A batch's SQL written (the house waits for it before the next batch).
+    /// A batch's SQL written (the house applies the next batch meanwhile).
     pub(super) fn write(&self, took: Duration) {
         self.writing_us
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);

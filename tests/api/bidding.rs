@@ -236,29 +236,8 @@ async fn a_refusal_does_not_wait_for_the_disk() {
     let unblock = OpenOnDrop(wal);
 
     let applied = house_commands(&app).await;
-    let accepted = {
-        let (api, url, token) = (
-            app.api.clone(),
-            app.url(&format!("/api/v1/lots/{id}/bids")),
-            bea.clone(),
-        );
-        tokio::spawn(async move {
-            api.post(url)
-                .bearer_auth(token)
-                .json(&json!({ "amount_cents": 1_100 }))
-                .send()
-                .await
-                .map(|r| r.status())
-        })
-    };
-    let waited = std::time::Instant::now();
-    while house_commands(&app).await == applied {
-        assert!(
-            waited.elapsed() < Duration::from_secs(10),
-            "bea's bid reached the house"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let accepted = spawn_bid(&app, &bea, &id, 1_100);
+    wait_for_commands(&app, applied + 1).await;
 
     let refused = tokio::time::timeout(Duration::from_secs(5), app.bid(&bruno, &id, 1_100))
         .await
@@ -279,11 +258,127 @@ async fn a_refusal_does_not_wait_for_the_disk() {
 
     // Let the sync through: it fails on a FIFO, so bea's bid is never confirmed.
     drop(unblock);
-    let status = accepted.await.expect("task").expect("answered");
+    let (status, _) = accepted.await.expect("task");
     assert!(
         status.is_server_error(),
         "an unsynced bid is not confirmed: {status}"
     );
+}
+
+/// The house applies bids while the batch before them is written: with the database's write
+/// lock held elsewhere, bea's accepted bid cannot be written, yet bruno is refused at once by
+/// it, and of carl and dave bidding the next minimum one is accepted (applied, waiting for the
+/// write like bea) and the other refused at once by that bid. Both bids are confirmed once the
+/// lock goes, in order.
+#[actix_web::test]
+async fn bids_are_applied_while_the_batch_before_is_written() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let (bruno, carl, dave) = (
+        app.user("bruno", "bidder").await,
+        app.user("carl", "bidder").await,
+        app.user("dave", "bidder").await,
+    );
+    let mut lock = sqlx::SqliteConnection::connect(&app.db_url)
+        .await
+        .expect("a second connection");
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .expect("the write lock");
+
+    let applied = house_commands(&app).await;
+    let first = spawn_bid(&app, &bea, &id, 1_000);
+    // Counted when its batch is sealed and handed to the writer, which now waits for the lock.
+    wait_for_commands(&app, applied + 1).await;
+
+    let refused = tokio::time::timeout(Duration::from_secs(5), app.bid(&bruno, &id, 1_000))
+        .await
+        .expect("refused while bea's batch waits for the lock");
+    let (status, _, body) = error_code(refused).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let next = body["error"]["min_next_bid_cents"].as_i64().unwrap_or(0);
+    assert!(next > 1_000, "bea's bid counts: {body}");
+
+    let (c, d) = (
+        spawn_bid(&app, &carl, &id, next),
+        spawn_bid(&app, &dave, &id, next),
+    );
+    let waited = std::time::Instant::now();
+    let (loser, winner) = loop {
+        match (c.is_finished(), d.is_finished()) {
+            (true, false) => break (c, d),
+            (false, true) => break (d, c),
+            (true, true) => panic!("both of carl and dave were answered while the lock is held"),
+            (false, false) => {}
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "one of carl and dave is refused while bea's batch waits"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let (status, body) = loser.await.expect("task");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["min_next_bid_cents"].as_i64() > Some(next),
+        "refused by the other's bid, applied while bea's was still being written: {body}"
+    );
+    assert!(
+        !first.is_finished(),
+        "bea's bid waits for its write and sync"
+    );
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("the lock released");
+    let (status, body) = first.await.expect("task");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = winner.await.expect("task");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let lot = app.lot(&id, None).await;
+    assert_eq!(lot["bid_count"], 2, "{lot}");
+    assert_eq!(lot["current_price_cents"], next, "{lot}");
+}
+
+/// A bid placed from its own task, so the test can go on while it waits: its status and body.
+fn spawn_bid(
+    app: &TestApp,
+    token: &str,
+    lot: &str,
+    amount: i64,
+) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let (api, url, token) = (
+        app.api.clone(),
+        app.url(&format!("/api/v1/lots/{lot}/bids")),
+        token.to_owned(),
+    );
+    tokio::spawn(async move {
+        let res = api
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({ "amount_cents": amount }))
+            .send()
+            .await
+            .expect("answered");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// Waits (up to 10 s) until the house has sealed at least `count` commands into batches.
+async fn wait_for_commands(app: &TestApp, count: u64) {
+    let waited = std::time::Instant::now();
+    while house_commands(app).await < count {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the house took the bid"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Opens the FIFO for reading when dropped, even by a failed assertion, so the house's
