@@ -3,12 +3,15 @@
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
 use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
+use super::minimums::AppliedMinimums;
 use super::open_lots::OpenLots;
 use super::schedule::Schedule;
 use super::stats::HouseStats;
 use crate::clock::Clock;
 use crate::domain::json::{BidJson, EventJson, LotJson};
-use crate::domain::{AcceptedBid, BidRequest, Change, Lot, LotStatus, NewLot, Time, UserRef};
+use crate::domain::{
+    AcceptedBid, BidRejected, BidRequest, Change, Lot, LotStatus, NewLot, Time, UserRef,
+};
 use crate::store::batch::BatchWrite;
 use crate::store::events::{self, StoredEvent};
 use crate::store::lots::write;
@@ -38,6 +41,8 @@ pub struct HouseConfig {
 pub struct AuctionHouse {
     tx: mpsc::Sender<Command>,
     open: OpenLots,
+    minimums: AppliedMinimums,
+    clock: Clock,
     stats: Arc<HouseStats>,
 }
 
@@ -60,10 +65,13 @@ impl AuctionHouse {
         let stats = Arc::new(HouseStats::default());
         let (durability, disk_failed) =
             Durability::start(config.wal, open.clone(), config.on_commit, stats.clone());
+        let clock = config.clock;
+        let minimums = AppliedMinimums::default();
         let mut house = House {
+            minimums: minimums.clone(),
             conn: Some(conn),
             writing: None,
-            clock: config.clock,
+            clock: clock.clone(),
             soft_close: config.soft_close,
             durability,
             lots,
@@ -77,7 +85,13 @@ impl AuctionHouse {
         house.apply_round(&mut first, Vec::new()).await;
         house.flush(&mut first).await;
         tokio::spawn(house.run(rx, disk_failed));
-        Ok(AuctionHouse { tx, open, stats })
+        Ok(AuctionHouse {
+            tx,
+            open,
+            minimums,
+            clock,
+            stats,
+        })
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, HouseError> {
@@ -124,6 +138,21 @@ impl AuctionHouse {
     }
 
     pub async fn bid(&self, lot_id: Uuid, request: BidRequest) -> Result<BidReceipt, HouseError> {
+        // The lot as last made durable says whether it takes bids at all; below the minimum
+        // the house has applied since (never lower), the house would refuse the bid too.
+        if let Some(open) = self.open.get(lot_id) {
+            let applied = self.minimums.get(lot_id);
+            let refused_below = match open.lot.check_bid(&request, self.clock.now()) {
+                Err(BidRejected::TooLow { min_next }) => {
+                    Some(applied.map_or(min_next, |a| a.max(min_next)))
+                }
+                Ok(_) => applied.filter(|&min_next| request.amount < min_next),
+                Err(_) => None,
+            };
+            if let Some(min_next) = refused_below {
+                return Err(BidRejected::TooLow { min_next }.into());
+            }
+        }
         self.ask(|reply| Command::Bid {
             lot_id,
             request,
@@ -152,6 +181,7 @@ impl AuctionHouse {
 }
 
 struct House {
+    minimums: AppliedMinimums,
     /// The writer connection; away (in `writing`) while a batch is written.
     conn: Option<SqliteConnection>,
     writing: Option<Writing>,
@@ -396,6 +426,7 @@ impl House {
                 self.lots.insert(id, lot);
             } else {
                 self.lots.remove(&id);
+                self.minimums.forget(id);
                 // Keep the final state for the answers below.
                 batch.work.insert(id, lot);
             }
@@ -463,6 +494,7 @@ impl House {
     /// After a failed write: the plan is what the database really holds.
     async fn reload(&mut self) {
         self.lots.clear();
+        self.minimums.clear();
         self.schedule = Schedule::default();
         let Some(conn) = self.conn.as_mut() else {
             return;
@@ -529,11 +561,14 @@ impl House {
             } => {
                 let soft_close = self.soft_close;
                 let placed = self.working(batch, lot_id).await.and_then(|lot| {
-                    lot.place_bid(Uuid::now_v7(), request, now, soft_close)
-                        .map_err(HouseError::from)
+                    let changes = lot.place_bid(Uuid::now_v7(), request, now, soft_close)?;
+                    Ok((changes, lot.min_next_bid()))
                 });
                 let changes = match placed {
-                    Ok(changes) => changes,
+                    Ok((changes, min_next)) => {
+                        self.minimums.raise(lot_id, min_next);
+                        changes
+                    }
                     Err(e) => return refuse_now(reply, e),
                 };
                 let first_bid = changes.iter().find_map(|c| match c {

@@ -3,6 +3,7 @@
 mod commands;
 mod durable;
 mod house;
+mod minimums;
 mod open_lots;
 mod schedule;
 mod stats;

@@ -331,15 +331,9 @@ impl Lot {
         Ok(vec![Change::Cancelled])
     }
 
-    /// Accepts or refuses one bid. On a bid in the last `soft_close` before the end,
-    /// the end moves to `now + soft_close`.
-    pub fn place_bid(
-        &mut self,
-        bid_id: Uuid,
-        request: BidRequest,
-        now: Time,
-        soft_close: Duration,
-    ) -> Result<Vec<Change>, BidRejected> {
+    /// Whether the lot takes this bid now: every reason to refuse it, in the order they are
+    /// told; the lot's end when none applies.
+    pub fn check_bid(&self, request: &BidRequest, now: Time) -> Result<Time, BidRejected> {
         match self.status {
             LotStatus::Open => {}
             LotStatus::Closed => return Err(BidRejected::AuctionEnded),
@@ -361,6 +355,19 @@ impl Lot {
         if request.amount < min_next {
             return Err(BidRejected::TooLow { min_next });
         }
+        Ok(ends_at)
+    }
+
+    /// Accepts or refuses one bid. On a bid in the last `soft_close` before the end,
+    /// the end moves to `now + soft_close`.
+    pub fn place_bid(
+        &mut self,
+        bid_id: Uuid,
+        request: BidRequest,
+        now: Time,
+        soft_close: Duration,
+    ) -> Result<Vec<Change>, BidRejected> {
+        let ends_at = self.check_bid(&request, now)?;
 
         let bid = AcceptedBid {
             id: bid_id,

@@ -344,6 +344,38 @@ async fn bids_are_applied_while_the_batch_before_is_written() {
     assert_eq!(lot["current_price_cents"], next, "{lot}");
 }
 
+/// A bid below the minimum is refused by the house's handle, without a trip to the house's
+/// task: the house applies only the bids that can win.
+#[actix_web::test]
+async fn bids_below_the_minimum_never_reach_the_house() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let bruno = app.user("bruno", "bidder").await;
+    assert_eq!(
+        app.bid(&bea, &id, 1_000).await.status(),
+        StatusCode::CREATED
+    );
+    let applied = house_commands(&app).await;
+    for amount in [900, 1_000, 1_049] {
+        let (status, code, body) = error_code(app.bid(&bruno, &id, amount).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "bid_too_low")
+        );
+        assert_eq!(body["error"]["min_next_bid_cents"], 1_050, "{body}");
+    }
+    assert_eq!(
+        app.bid(&bruno, &id, 1_050).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        house_commands(&app).await,
+        applied + 1,
+        "only the bid that could win reached the house"
+    );
+}
+
 /// A bid placed from its own task, so the test can go on while it waits: its status and body.
 fn spawn_bid(
     app: &TestApp,
