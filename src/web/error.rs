@@ -6,7 +6,7 @@ use crate::domain::lot::{FieldError, StateError};
 use crate::domain::{BidRejected, Cents};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use std::fmt;
 
 #[derive(Debug)]
@@ -96,28 +96,39 @@ impl AppError {
         }
     }
 
-    /// Fields beyond code and message.
-    fn extra(&self) -> Map<String, Value> {
-        let mut extra = Map::new();
+    /// The body of API.md §3, serialized straight from its parts (no `Value` in between: on a
+    /// hot lot, most requests are refused bids).
+    fn body(&self) -> ErrorBody {
+        let (mut min_next_bid_cents, mut field) = (None, None);
         match self {
-            AppError::BidTooLow { min_next, .. } => {
-                extra.insert("min_next_bid_cents".into(), json!(min_next.get()));
-            }
-            AppError::Field(f) => {
-                extra.insert("field".into(), json!(f.field));
-            }
+            AppError::BidTooLow { min_next, .. } => min_next_bid_cents = Some(min_next.get()),
+            AppError::Field(f) => field = Some(f.field),
             _ => {}
         }
-        extra
+        ErrorBody {
+            error: ErrorFields {
+                code: self.code(),
+                message: self.message(),
+                min_next_bid_cents,
+                field,
+            },
+        }
     }
+}
 
-    pub fn json_body(&self) -> Value {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code()));
-        error.insert("message".into(), json!(self.message()));
-        error.extend(self.extra());
-        json!({ "error": error })
-    }
+#[derive(Serialize)]
+struct ErrorBody {
+    error: ErrorFields,
+}
+
+#[derive(Serialize)]
+struct ErrorFields {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_next_bid_cents: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
 }
 
 impl fmt::Display for AppError {
@@ -152,7 +163,7 @@ impl ResponseError for AppError {
         if matches!(self, AppError::Unavailable) {
             res.insert_header(("Retry-After", "2"));
         }
-        res.json(self.json_body())
+        res.json(self.body())
     }
 }
 
