@@ -71,6 +71,10 @@ scenario 4a-bids --lots 100 --watchers 0 --clients 64 --seconds 30 --interval-ms
 sleep 10
 scenario 4b-hot-lot --lots 1 --watchers 0 --clients 64 --seconds 30 --interval-ms 0
 sleep 10
+# The same clients on one lot of a bare actix-web server: the HTTP floor under 4b.
+"$BIN/gavel-floor" --hot-lot --clients 64 --seconds 30 >"$OUT/floor-hot-lot.txt" 2>&1
+tail -1 "$OUT/floor-hot-lot.txt"
+sleep 10
 
 # 5: pages, against one server holding 100 open lots and one lot with 200 bids.
 serve 5-pages
