@@ -365,10 +365,21 @@ impl House {
         let applying = Instant::now();
         let now = self.clock.now();
         for lot_id in self.schedule.due(now) {
-            if let Ok(lot) = self.working(&mut open.batch, lot_id).await
+            let lot = match self.working(&mut open.batch, lot_id).await {
+                Ok(lot) => lot,
+                Err(_) => {
+                    self.schedule.set(lot_id, None);
+                    continue;
+                }
+            };
+            if lot.ends_at.is_some_and(|end| end <= now)
                 && let Ok(changes) = lot.close(now)
             {
                 self.record(&mut open.batch, lot_id, changes, now);
+            } else {
+                // Never due after all: plan it by what it says, or the plan fires again at once.
+                let end = (lot.status == LotStatus::Open).then_some(lot.ends_at).flatten();
+                self.schedule.set(lot_id, end);
             }
         }
         for cmd in commands {
@@ -627,6 +638,12 @@ impl House {
         let Some(lot) = batch.work.get_mut(&lot_id) else {
             return ids;
         };
+        // The plan follows the applied state, not the written one: an end moved (or a lot
+        // closed) in the open batch must not fire at the old time while the batch before it
+        // is still being written.
+        let open = lot.status == LotStatus::Open;
+        self.schedule
+            .set(lot_id, if open { lot.ends_at } else { None });
         for change in changes {
             let id = self.next_event_id;
             self.next_event_id += 1;

@@ -272,7 +272,6 @@ async fn a_refusal_does_not_wait_for_the_disk() {
 /// lock goes, in order.
 #[actix_web::test]
 async fn bids_are_applied_while_the_batch_before_is_written() {
-    use sqlx::Connection;
     let app = spawn_app().await;
     let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
@@ -281,13 +280,7 @@ async fn bids_are_applied_while_the_batch_before_is_written() {
         app.user("carl", "bidder").await,
         app.user("dave", "bidder").await,
     );
-    let mut lock = sqlx::SqliteConnection::connect(&app.db_url)
-        .await
-        .expect("a second connection");
-    sqlx::raw_sql("BEGIN IMMEDIATE")
-        .execute(&mut lock)
-        .await
-        .expect("the write lock");
+    let mut lock = hold_the_write_lock(&app).await;
 
     let applied = house_commands(&app).await;
     let first = spawn_bid(&app, &bea, &id, 1_000);
@@ -342,6 +335,73 @@ async fn bids_are_applied_while_the_batch_before_is_written() {
     let lot = app.lot(&id, None).await;
     assert_eq!(lot["bid_count"], 2, "{lot}");
     assert_eq!(lot["current_price_cents"], next, "{lot}");
+}
+
+/// A soft-close extension applied while the batch before it is still being written moves the
+/// lot's end at once: the old end passing meanwhile does not close the lot.
+#[actix_web::test]
+async fn an_extension_applied_during_a_write_moves_the_end_at_once() {
+    let app = spawn_with(Options {
+        manual_clock: true,
+        soft_close_secs: 60,
+        ..Options::default()
+    })
+    .await;
+    let (admin, seller, bea) = app.cast().await;
+    let (bruno, carl) = (
+        app.user("bruno", "bidder").await,
+        app.user("carl", "bidder").await,
+    );
+    let id = app.open_lot(&seller, &admin, 1_000, None, 600).await;
+    let mut lock = hold_the_write_lock(&app).await;
+    let applied = house_commands(&app).await;
+    let first = spawn_bid(&app, &bea, &id, 1_000);
+    wait_for_commands(&app, applied + 1).await;
+
+    // Ten seconds before the end: bruno's bid extends it to 60 s from now, in the open batch.
+    app.clock.advance(chrono::Duration::seconds(590));
+    let second = spawn_bid(&app, &bruno, &id, 1_050);
+    let waited = std::time::Instant::now();
+    loop {
+        let (_, _, body) = error_code(app.bid(&carl, &id, 1_000).await).await;
+        if body["error"]["min_next_bid_cents"] == 1_100 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "bruno's bid was applied: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.clock.advance(chrono::Duration::seconds(11)); // past the old end, before the new one
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("the lock released");
+    for bid in [first, second] {
+        let (status, body) = bid.await.expect("task");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lot = app.lot(&id, None).await;
+    assert_eq!(lot["status"], "open", "{lot}");
+    assert_eq!(lot["bid_count"], 2, "{lot}");
+}
+
+/// Another connection holding the database's write lock (`BEGIN IMMEDIATE`) until it rolls
+/// back or is dropped: the house's next write waits for it.
+async fn hold_the_write_lock(app: &TestApp) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let mut lock = sqlx::SqliteConnection::connect(&app.db_url)
+        .await
+        .expect("a second connection");
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .expect("the write lock");
+    lock
 }
 
 /// A bid below the minimum is refused by the house's handle, without a trip to the house's
