@@ -378,7 +378,9 @@ impl House {
                 self.record(&mut open.batch, lot_id, changes, now);
             } else {
                 // Never due after all: plan it by what it says, or the plan fires again at once.
-                let end = (lot.status == LotStatus::Open).then_some(lot.ends_at).flatten();
+                let end = (lot.status == LotStatus::Open)
+                    .then_some(lot.ends_at)
+                    .flatten();
                 self.schedule.set(lot_id, end);
             }
         }
