@@ -235,21 +235,11 @@ async fn a_refusal_does_not_wait_for_the_disk() {
     );
     let unblock = OpenOnDrop(wal);
 
-    let applied = house_commands(&app).await;
-    let accepted = spawn_bid(&app, &bea, &id, 1_100);
-    wait_for_commands(&app, applied + 1).await;
-
-    let refused = tokio::time::timeout(Duration::from_secs(5), app.bid(&bruno, &id, 1_100))
-        .await
-        .expect("the refusal came while the sync still hangs");
-    let (status, code, body) = error_code(refused).await;
-    assert_eq!(
-        (status, code.as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "bid_too_low")
-    );
+    let accepted = bid_handed_to_the_writer(&app, &bea, &id, 1_100).await;
+    let told = refused_at_once(&app, &bruno, &id, 1_100).await;
     assert!(
-        body["error"]["min_next_bid_cents"].as_i64() > Some(1_100),
-        "refused by the house's state, bea's bid included: {body}"
+        told > 1_100,
+        "refused by the house's state, bea's bid included: {told}"
     );
     assert!(
         !accepted.is_finished(),
@@ -282,18 +272,10 @@ async fn bids_are_applied_while_the_batch_before_is_written() {
     );
     let mut lock = hold_the_write_lock(&app).await;
 
-    let applied = house_commands(&app).await;
-    let first = spawn_bid(&app, &bea, &id, 1_000);
-    // Counted when its batch is sealed and handed to the writer, which now waits for the lock.
-    wait_for_commands(&app, applied + 1).await;
-
-    let refused = tokio::time::timeout(Duration::from_secs(5), app.bid(&bruno, &id, 1_000))
-        .await
-        .expect("refused while bea's batch waits for the lock");
-    let (status, _, body) = error_code(refused).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let next = body["error"]["min_next_bid_cents"].as_i64().unwrap_or(0);
-    assert!(next > 1_000, "bea's bid counts: {body}");
+    // Its write now waits for the lock.
+    let first = bid_handed_to_the_writer(&app, &bea, &id, 1_000).await;
+    let next = refused_at_once(&app, &bruno, &id, 1_000).await;
+    assert!(next > 1_000, "bea's bid counts: {next}");
 
     let (c, d) = (
         spawn_bid(&app, &carl, &id, next),
@@ -354,9 +336,7 @@ async fn an_extension_applied_during_a_write_moves_the_end_at_once() {
     );
     let id = app.open_lot(&seller, &admin, 1_000, None, 600).await;
     let mut lock = hold_the_write_lock(&app).await;
-    let applied = house_commands(&app).await;
-    let first = spawn_bid(&app, &bea, &id, 1_000);
-    wait_for_commands(&app, applied + 1).await;
+    let first = bid_handed_to_the_writer(&app, &bea, &id, 1_000).await;
 
     // Ten seconds before the end: bruno's bid extends it to 60 s from now, in the open batch.
     app.clock.advance(chrono::Duration::seconds(590));
@@ -461,16 +441,40 @@ fn spawn_bid(
     })
 }
 
-/// Waits (up to 10 s) until the house has sealed at least `count` commands into batches.
-async fn wait_for_commands(app: &TestApp, count: u64) {
+/// A bid the house has accepted and sealed into a batch for the writer (counted in `/metrics`
+/// then), still waiting for its answer.
+async fn bid_handed_to_the_writer(
+    app: &TestApp,
+    token: &str,
+    lot: &str,
+    amount: i64,
+) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let sealed = house_commands(app).await + 1;
+    let bid = spawn_bid(app, token, lot, amount);
     let waited = std::time::Instant::now();
-    while house_commands(app).await < count {
+    while house_commands(app).await < sealed {
         assert!(
             waited.elapsed() < Duration::from_secs(10),
             "the house took the bid"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    bid
+}
+
+/// A bid refused as too low within 5 s, whatever the writer and the disk are doing: the
+/// minimum it was told.
+async fn refused_at_once(app: &TestApp, token: &str, lot: &str, amount: i64) -> i64 {
+    let refused = tokio::time::timeout(Duration::from_secs(5), app.bid(token, lot, amount))
+        .await
+        .expect("refused at once");
+    let (status, code, body) = error_code(refused).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bid_too_low"),
+        "{body}"
+    );
+    body["error"]["min_next_bid_cents"].as_i64().unwrap_or(0)
 }
 
 /// Opens the FIFO for reading when dropped, even by a failed assertion, so the house's
