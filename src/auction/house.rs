@@ -1,5 +1,7 @@
-//! One task owns the writer connection and applies commands in batches: each batch is one
-//! transaction (group commit), and nobody hears back before it commits.
+//! One task owns the writer connection and applies commands as it takes them, into batches:
+//! each batch is one transaction (group commit), and no change is confirmed before it is
+//! durable. Refusals change nothing and are answered at once (the handle answers those below
+//! the minimum itself, see `minimums`).
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
 use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
