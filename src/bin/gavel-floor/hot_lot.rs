@@ -4,6 +4,7 @@
 //! disk. What these clients get from it bounds what any server on actix-web gets from them on
 //! this machine.
 
+use crate::http::BidAnswer;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::json;
 use std::io::BufRead;
@@ -39,7 +40,7 @@ async fn bid(min_next: web::Data<AtomicI64>, body: web::Json<Bid>) -> HttpRespon
         ) {
             Ok(_) => {
                 return HttpResponse::Created().json(json!({
-                    "bid": {"amount_cents": amount},
+                    "bid": {"amount_cents": amount, "event_id": amount / INCREMENT},
                     "lot": {"min_next_bid_cents": amount + INCREMENT}}));
             }
             Err(now) => current = now,
@@ -111,18 +112,6 @@ fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
     crate::process::cpu_seconds(pid).ok_or_else(|| anyhow::anyhow!("no CPU times in /proc"))
 }
 
-/// What a client reads of an answer, typed as `gavel-load` reads it.
-#[derive(serde::Deserialize)]
-struct Answer {
-    lot: Option<MinNext>,
-    error: Option<MinNext>,
-}
-
-#[derive(serde::Deserialize)]
-struct MinNext {
-    min_next_bid_cents: i64,
-}
-
 /// `gavel-load`'s bidding loop on one lot: the minimum last heard by any client, bid at once.
 async fn bid_flat_out(
     server: SocketAddr,
@@ -149,9 +138,9 @@ async fn bid_flat_out(
                     Some(&format!("{{\"amount_cents\":{amount}}}")),
                 );
                 let (status, body) = crate::http::exchange(&mut conn, &request, &mut buf).await?;
-                let answer: Answer = serde_json::from_slice(&buf[body])?;
-                if let Some(told) = answer.lot.or(answer.error) {
-                    next.fetch_max(told.min_next_bid_cents, Ordering::Relaxed);
+                let answer: BidAnswer = serde_json::from_slice(&buf[body])?;
+                if let Some(told) = answer.min_next() {
+                    next.fetch_max(told, Ordering::Relaxed);
                 }
                 match status {
                     201 => accepted.fetch_add(1, Ordering::Relaxed),
@@ -179,8 +168,8 @@ async fn bid_flat_out(
         Some("{\"amount_cents\":0}"),
     );
     let (_, body) = crate::http::exchange(&mut conn, &request, &mut buf).await?;
-    let last: Answer = serde_json::from_slice(&buf[body])?;
-    let final_min = last.error.map_or(0, |m| m.min_next_bid_cents);
+    let last: BidAnswer = serde_json::from_slice(&buf[body])?;
+    let final_min = last.min_next().unwrap_or(0);
     anyhow::ensure!(
         final_min == INCREMENT * (accepted as i64 + 1),
         "{accepted} bids accepted but the minimum is {final_min}"

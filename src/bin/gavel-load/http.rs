@@ -122,6 +122,34 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
+/// Only what a bidder reads from a bid's answer; serde skips the rest without building it.
+#[derive(serde::Deserialize)]
+pub struct BidAnswer {
+    pub bid: Option<PlacedBid>,
+    lot: Option<MinNext>,
+    error: Option<MinNext>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct PlacedBid {
+    pub event_id: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct MinNext {
+    min_next_bid_cents: Option<i64>,
+}
+
+impl BidAnswer {
+    /// The minimum next bid the answer tells: the lot's after a 201, the refusal's after a 422.
+    pub fn min_next(&self) -> Option<i64> {
+        self.lot
+            .as_ref()
+            .or(self.error.as_ref())
+            .and_then(|m| m.min_next_bid_cents)
+    }
+}
+
 pub fn now_us() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -472,24 +472,6 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
 
 type Placed = Vec<(i64, String, u64)>;
 
-/// Only what a bidder reads from an answer; serde skips the rest without building it.
-#[derive(serde::Deserialize)]
-struct BidAnswer {
-    bid: Option<PlacedBid>,
-    lot: Option<MinNext>,
-    error: Option<MinNext>,
-}
-
-#[derive(serde::Deserialize)]
-struct PlacedBid {
-    event_id: i64,
-}
-
-#[derive(serde::Deserialize)]
-struct MinNext {
-    min_next_bid_cents: Option<i64>,
-}
-
 /// Runs the bidding clients; returns the accepted bids (event id, lot, start µs), every
 /// request's latency, and how many were outbid.
 async fn bid_phase(
@@ -547,13 +529,9 @@ async fn bid_phase(
                     let begun = now_us();
                     let (status, body) = http::exchange(&mut conn, &request, &mut buf).await?;
                     latencies.push(now_us().saturating_sub(begun));
-                    let answer: BidAnswer = serde_json::from_slice(&buf[body.clone()])
+                    let answer: http::BidAnswer = serde_json::from_slice(&buf[body.clone()])
                         .map_err(|e| anyhow::anyhow!("bid answered {status}: {e}"))?;
-                    let told = answer
-                        .lot
-                        .or(answer.error)
-                        .and_then(|m| m.min_next_bid_cents);
-                    if let (Some(m), Ok(mut n)) = (told, next.lock()) {
+                    if let (Some(m), Ok(mut n)) = (answer.min_next(), next.lock()) {
                         n[lot] = n[lot].max(m);
                     }
                     match (status, answer.bid) {
