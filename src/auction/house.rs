@@ -367,23 +367,10 @@ impl House {
         let applying = Instant::now();
         let now = self.clock.now();
         for lot_id in self.schedule.due(now) {
-            let lot = match self.working(&mut open.batch, lot_id).await {
-                Ok(lot) => lot,
-                Err(_) => {
-                    self.schedule.set(lot_id, None);
-                    continue;
-                }
-            };
-            if lot.ends_at.is_some_and(|end| end <= now)
+            if let Ok(lot) = self.working(&mut open.batch, lot_id).await
                 && let Ok(changes) = lot.close(now)
             {
                 self.record(&mut open.batch, lot_id, changes, now);
-            } else {
-                // Never due after all: plan it by what it says, or the plan fires again at once.
-                let end = (lot.status == LotStatus::Open)
-                    .then_some(lot.ends_at)
-                    .flatten();
-                self.schedule.set(lot_id, end);
             }
         }
         for cmd in commands {
@@ -435,13 +422,10 @@ impl House {
                 .map(|(_, bid, event_id)| (bid.clone(), *event_id))
                 .collect();
             view.push((lot.clone(), new_bids));
-            let open = lot.status == LotStatus::Open;
-            self.schedule.set(id, if open { lot.ends_at } else { None });
-            if open {
+            if lot.status == LotStatus::Open {
                 self.lots.insert(id, lot);
             } else {
                 self.lots.remove(&id);
-                self.minimums.forget(id);
                 // Keep the final state for the answers below.
                 batch.work.insert(id, lot);
             }
@@ -576,14 +560,11 @@ impl House {
             } => {
                 let soft_close = self.soft_close;
                 let placed = self.working(batch, lot_id).await.and_then(|lot| {
-                    let changes = lot.place_bid(Uuid::now_v7(), request, now, soft_close)?;
-                    Ok((changes, lot.min_next_bid()))
+                    lot.place_bid(Uuid::now_v7(), request, now, soft_close)
+                        .map_err(HouseError::from)
                 });
                 let changes = match placed {
-                    Ok((changes, min_next)) => {
-                        self.minimums.raise(lot_id, min_next);
-                        changes
-                    }
+                    Ok(changes) => changes,
                     Err(e) => return refuse_now(reply, e),
                 };
                 let first_bid = changes.iter().find_map(|c| match c {
@@ -642,12 +623,16 @@ impl House {
         let Some(lot) = batch.work.get_mut(&lot_id) else {
             return ids;
         };
-        // The plan follows the applied state, not the written one: an end moved (or a lot
-        // closed) in the open batch must not fire at the old time while the batch before it
-        // is still being written.
-        let open = lot.status == LotStatus::Open;
-        self.schedule
-            .set(lot_id, if open { lot.ends_at } else { None });
+        // What follows the applied state, not the written one: the closing plan (an end moved
+        // or a lot closed in the open batch must not fire at the old time while the batch
+        // before it is still being written) and the minimum the handle refuses below.
+        if lot.status == LotStatus::Open {
+            self.schedule.set(lot_id, lot.ends_at);
+            self.minimums.raise(lot_id, lot.min_next_bid());
+        } else {
+            self.schedule.set(lot_id, None);
+            self.minimums.forget(lot_id);
+        }
         for change in changes {
             let id = self.next_event_id;
             self.next_event_id += 1;

@@ -14,13 +14,13 @@ use uuid::Uuid;
 pub(super) struct AppliedMinimums(Arc<RwLock<HashMap<Uuid, Arc<AtomicI64>>>>);
 
 impl AppliedMinimums {
-    /// The lot's applied minimum, if the house has applied a bid on it since it last loaded.
+    /// The lot's applied minimum, if the house has applied a change to it since it last loaded.
     pub(super) fn get(&self, lot: Uuid) -> Option<Cents> {
         let min = self.0.read().ok()?.get(&lot)?.load(Ordering::Acquire);
         Cents::new(min).ok()
     }
 
-    /// A bid was applied: the minimum only grows while the lot is open.
+    /// A change to the open lot was applied: the minimum only grows while it is open.
     pub(super) fn raise(&self, lot: Uuid, min: Cents) {
         if let Some(entry) = self.0.read().ok().and_then(|m| m.get(&lot).cloned()) {
             entry.fetch_max(min.get(), Ordering::AcqRel);
