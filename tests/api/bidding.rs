@@ -336,6 +336,7 @@ async fn an_extension_applied_during_a_write_moves_the_end_at_once() {
     );
     let id = app.open_lot(&seller, &admin, 1_000, None, 600).await;
     let mut lock = hold_the_write_lock(&app).await;
+    let before = house_commands(&app).await;
     let first = bid_handed_to_the_writer(&app, &bea, &id, 1_000).await;
 
     // Ten seconds before the end: bruno's bid extends it to 60 s from now, in the open batch.
@@ -368,6 +369,11 @@ async fn an_extension_applied_during_a_write_moves_the_end_at_once() {
     let lot = app.lot(&id, None).await;
     assert_eq!(lot["status"], "open", "{lot}");
     assert_eq!(lot["bid_count"], 2, "{lot}");
+    assert_eq!(
+        house_commands(&app).await,
+        before + 2,
+        "carl's probes were refused at the handle by the applied minimum, never durable before"
+    );
 }
 
 /// Another connection holding the database's write lock (`BEGIN IMMEDIATE`) until it rolls
