@@ -5,7 +5,7 @@
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
 use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
-use super::minimums::AppliedMinimums;
+use super::minimums::{AppliedMinimums, Claim};
 use super::open_lots::OpenLots;
 use super::schedule::Schedule;
 use super::stats::HouseStats;
@@ -56,8 +56,10 @@ impl AuctionHouse {
     ) -> anyhow::Result<AuctionHouse> {
         let mut schedule = Schedule::default();
         let mut lots = HashMap::new();
+        let minimums = AppliedMinimums::default();
         for lot in write::open_lots(&mut conn).await? {
             schedule.set(lot.id, lot.ends_at);
+            minimums.raise(lot.id, lot.min_next_bid());
             lots.insert(lot.id, lot);
         }
         let next_event_id = events::latest_id(&mut conn).await? + 1;
@@ -68,7 +70,6 @@ impl AuctionHouse {
         let (durability, disk_failed) =
             Durability::start(config.wal, open.clone(), config.on_commit, stats.clone());
         let clock = config.clock;
-        let minimums = AppliedMinimums::default();
         let mut house = House {
             minimums: minimums.clone(),
             conn: Some(conn),
@@ -140,21 +141,30 @@ impl AuctionHouse {
     }
 
     pub async fn bid(&self, lot_id: Uuid, request: BidRequest) -> Result<BidReceipt, HouseError> {
-        // The lot as last made durable says whether it takes bids at all; below the minimum
-        // the house has applied since (never lower), the house would refuse the bid too.
+        // The lot as last made durable says whether it takes bids at all (a lot the house has
+        // extended since may look ended here: the house decides those); a bid that could win
+        // claims the minimum, so its copies at the same amount are refused here (`minimums`).
         if let Some(open) = self.open.get(lot_id) {
-            let applied = self.minimums.get(lot_id);
-            let refused_below = match open.lot.check_bid(&request, self.clock.now()) {
-                Err(BidRejected::TooLow { min_next }) => {
-                    Some(applied.map_or(min_next, |a| a.max(min_next)))
-                }
-                Ok(_) => applied.filter(|&min_next| request.amount < min_next),
-                Err(_) => None,
+            let durable_min = match open.lot.check_bid(&request, self.clock.now()) {
+                Ok(_) => None,
+                Err(BidRejected::TooLow { min_next }) => Some(min_next),
+                Err(_) => return self.ask_bid(lot_id, request).await,
             };
-            if let Some(min_next) = refused_below {
-                return Err(BidRejected::TooLow { min_next }.into());
+            match (self.minimums.claim(lot_id, request.amount), durable_min) {
+                (Some(Claim::Below(min_next)), _) => {
+                    return Err(BidRejected::TooLow { min_next }.into());
+                }
+                // The house no longer holds it open: it answers why.
+                (None, None) => {}
+                (None, Some(min_next)) => return Err(BidRejected::TooLow { min_next }.into()),
+                // Never: the house's minimum is never below the durable one.
+                (Some(Claim::Claimed), _) => {}
             }
         }
+        self.ask_bid(lot_id, request).await
+    }
+
+    async fn ask_bid(&self, lot_id: Uuid, request: BidRequest) -> Result<BidReceipt, HouseError> {
         self.ask(|reply| Command::Bid {
             lot_id,
             request,
@@ -501,6 +511,7 @@ impl House {
         if let Ok(open) = write::open_lots(conn).await {
             for lot in open {
                 self.schedule.set(lot.id, lot.ends_at);
+                self.minimums.raise(lot.id, lot.min_next_bid());
                 self.lots.insert(lot.id, lot);
             }
             if let Ok(view) = with_recent_bids(conn, self.lots.values()).await {
@@ -565,7 +576,10 @@ impl House {
                 });
                 let changes = match placed {
                     Ok(changes) => changes,
-                    Err(e) => return refuse_now(reply, e),
+                    Err(e) => {
+                        self.unclaim(batch, lot_id);
+                        return refuse_now(reply, e);
+                    }
                 };
                 let first_bid = changes.iter().find_map(|c| match c {
                     Change::Bid(b) => Some(b.clone()),
@@ -583,6 +597,17 @@ impl House {
                 let _ = done.send(());
                 Pending::Answered
             }
+        }
+    }
+
+    /// A bid the house refused may have claimed the minimum at the handle: the minimum is the
+    /// house's own again (see `minimums`).
+    fn unclaim(&self, batch: &Batch, lot_id: Uuid) {
+        match batch.work.get(&lot_id).or_else(|| self.lots.get(&lot_id)) {
+            Some(lot) if lot.status == LotStatus::Open => {
+                self.minimums.reset(lot_id, lot.min_next_bid());
+            }
+            _ => self.minimums.forget(lot_id),
         }
     }
 

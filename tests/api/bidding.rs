@@ -422,6 +422,113 @@ async fn bids_below_the_minimum_never_reach_the_house() {
     );
 }
 
+/// Bids at one amount sent at once: the first to claim the minimum goes on to the house, the
+/// others are refused at the handle with the minimum after it. The house is kept busy (it waits
+/// for a held write to load a lot it does not hold), so every copy that reached it would wait.
+#[actix_web::test]
+async fn of_bids_at_one_amount_sent_at_once_one_reaches_the_house() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let (bruno, carl) = (
+        app.user("bruno", "bidder").await,
+        app.user("carl", "bidder").await,
+    );
+    let mut lock = hold_the_write_lock(&app).await;
+    let first = bid_handed_to_the_writer(&app, &bea, &id, 1_000).await;
+    let elsewhere = spawn_bid(&app, &carl, &uuid::Uuid::now_v7().to_string(), 1_000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let copies: Vec<_> = (0..16)
+        .map(|n| spawn_bid(&app, if n % 2 == 0 { &bruno } else { &carl }, &id, 1_050))
+        .collect();
+    let mut waiting = Vec::new();
+    for mut copy in copies {
+        match tokio::time::timeout(Duration::from_secs(1), &mut copy).await {
+            Ok(answer) => {
+                let (status, body) = answer.expect("task");
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+                assert_eq!(body["error"]["min_next_bid_cents"], 1_100, "{body}");
+            }
+            Err(_) => waiting.push(copy),
+        }
+    }
+    assert_eq!(
+        waiting.len(),
+        1,
+        "all copies but the one that claimed 1,050 were refused at once"
+    );
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("the lock released");
+    assert_eq!(first.await.expect("task").0, StatusCode::CREATED);
+    for copy in waiting {
+        assert_eq!(copy.await.expect("task").0, StatusCode::CREATED);
+    }
+    assert_eq!(elsewhere.await.expect("task").0, StatusCode::NOT_FOUND);
+    let lot = app.lot(&id, None).await;
+    assert_eq!(lot["bid_count"], 2, "{lot}");
+    assert_eq!(lot["current_price_cents"], 1_050, "{lot}");
+}
+
+/// A lot the house has closed is never said to want a higher bid, not even while the close is
+/// still being written and readers still see the lot open: such bids reach the house, which
+/// says why they are refused.
+#[actix_web::test]
+async fn bids_on_a_lot_whose_close_is_being_written_are_refused_as_ended() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let mut lock = hold_the_write_lock(&app).await;
+    let sealed = house_commands(&app).await + 1;
+    let (api, url) = (
+        app.api.clone(),
+        app.url(&format!("/api/v1/lots/{id}/close")),
+    );
+    let close = tokio::spawn(async move {
+        let res = api
+            .post(url)
+            .bearer_auth(admin)
+            .json(&json!({}))
+            .send()
+            .await;
+        res.map(|r| r.status()).ok()
+    });
+    let waited = std::time::Instant::now();
+    while house_commands(&app).await < sealed {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the house took the close"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        app.lot(&id, None).await["status"],
+        "open",
+        "not durable yet"
+    );
+    // The house no longer holds the lot: it reads it back once the close is written.
+    let bids: Vec<_> = [1_000, 1_000, 5_000]
+        .into_iter()
+        .map(|amount| spawn_bid(&app, &bea, &id, amount))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        bids.iter().all(|b| !b.is_finished()),
+        "none was refused at the handle"
+    );
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("the lock released");
+    for bid in bids {
+        let (status, body) = bid.await.expect("task");
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["error"]["code"], "auction_ended", "{body}");
+    }
+    assert_eq!(close.await.expect("task"), Some(StatusCode::OK));
+}
+
 /// A bid placed from its own task, so the test can go on while it waits: its status and body.
 fn spawn_bid(
     app: &TestApp,
