@@ -90,16 +90,17 @@ impl fmt::Display for Cents {
     }
 }
 
-/// The site's one currency, used to show amounts to people.
+/// The site's one currency, used to show amounts to people. Shared, not copied: every refused
+/// bid's message names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Currency {
-    code: String,
+    code: std::sync::Arc<str>,
 }
 
 impl Currency {
     pub fn new(code: &str) -> Self {
         Currency {
-            code: code.trim().to_ascii_uppercase(),
+            code: code.trim().to_ascii_uppercase().into(),
         }
     }
 
@@ -108,7 +109,7 @@ impl Currency {
     }
 
     fn symbol(&self) -> Option<&'static str> {
-        match self.code.as_str() {
+        match &*self.code {
             "EUR" => Some("€"),
             "USD" => Some("$"),
             "GBP" => Some("£"),
@@ -119,20 +120,40 @@ impl Currency {
 
     /// `€1,234.50`; currencies without a symbol read `CHF 1,234.50`.
     pub fn format(&self, amount: Cents) -> String {
+        let mut out = String::with_capacity(24);
+        self.write(amount, &mut out);
+        out
+    }
+
+    /// The same, appended to `out`.
+    pub fn write(&self, amount: Cents, out: &mut String) {
+        use std::fmt::Write;
         let units = amount.get() / 100;
         let cents = amount.get() % 100;
-        let digits = units.to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
         match self.symbol() {
-            Some(sym) => format!("{sym}{grouped}.{cents:02}"),
-            None => format!("{} {grouped}.{cents:02}", self.code),
+            Some(sym) => out.push_str(sym),
+            None => {
+                out.push_str(&self.code);
+                out.push(' ');
+            }
         }
+        // The digits on the stack, most significant last (amounts are never negative).
+        let (mut digits, mut len, mut rest) = ([0u8; 20], 0, units.unsigned_abs());
+        loop {
+            digits[len] = b'0' + (rest % 10) as u8;
+            len += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        for i in (0..len).rev() {
+            out.push(char::from(digits[i]));
+            if i > 0 && i % 3 == 0 {
+                out.push(',');
+            }
+        }
+        let _ = write!(out, ".{cents:02}");
     }
 }
 

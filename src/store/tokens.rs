@@ -87,6 +87,15 @@ fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The hash as `hash` spells it, on the stack: a cache lookup allocates nothing.
+fn hash_on_stack<'a>(secret: &str, out: &'a mut [u8; 64]) -> &'a str {
+    let encoded = hex::encode_to_slice(Sha256::digest(secret.as_bytes()), out);
+    encoded
+        .ok()
+        .and_then(|()| std::str::from_utf8(out).ok())
+        .unwrap_or_default()
+}
+
 impl Store {
     /// Issues a new secret for the user; returns it (the only time it exists in clear).
     #[tracing::instrument(skip(self, user))]
@@ -110,6 +119,14 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(secret)
+    }
+
+    /// The user of a secret checked within the last few seconds (see `CACHE_FOR`), without
+    /// waiting: `None` means ask `user_for_token`.
+    pub fn recently_checked_user(&self, secret: &str, kind: TokenKind, now: Time) -> Option<User> {
+        let mut buf = [0u8; 64];
+        self.tokens
+            .get(hash_on_stack(secret, &mut buf), kind, to_millis(now))
     }
 
     /// The user a live, unexpired secret belongs to, unless they are suspended.

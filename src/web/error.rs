@@ -85,11 +85,14 @@ impl AppError {
             AppError::Field(f) => f.message.clone(),
             AppError::Conflict { message, .. } => message.clone(),
             AppError::BidTooLow { min_next, currency } => {
-                let amount = match currency {
-                    Some(c) => c.format(*min_next),
-                    None => min_next.to_units_string(),
-                };
-                format!("the bid is too low: at least {amount} is needed")
+                let mut message = String::with_capacity(64);
+                message.push_str("the bid is too low: at least ");
+                match currency {
+                    Some(c) => c.write(*min_next, &mut message),
+                    None => message.push_str(&min_next.to_units_string()),
+                }
+                message.push_str(" is needed");
+                message
             }
             AppError::Unavailable => "the server is busy; try again shortly".into(),
             AppError::Internal(_) => "something went wrong on our side".into(),
