@@ -479,12 +479,20 @@ async fn bid_phase(
     lots: &[(String, i64, i64)],
     bidder: &str,
 ) -> anyhow::Result<(Placed, Vec<u64>, u64)> {
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    let next: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(lots.iter().map(|l| l.2).collect()));
+    use std::fmt::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+    // The minimum last heard on each lot, by any client: one atomic each, as the hot-lot floor
+    // keeps it, so the clients share it without a lock.
+    let next: Arc<Vec<AtomicI64>> = Arc::new(lots.iter().map(|l| AtomicI64::new(l.2)).collect());
     let tickets = Arc::new(AtomicUsize::new(0));
     let outbid = Arc::new(AtomicU64::new(0));
     let ids: Arc<Vec<String>> = Arc::new(lots.iter().map(|l| l.0.clone()).collect());
+    let paths: Arc<Vec<String>> = Arc::new(
+        lots.iter()
+            .map(|l| format!("/api/v1/lots/{}/bids", l.0))
+            .collect(),
+    );
     let start = Instant::now();
     let until = (args.seconds > 0).then(|| start + Duration::from_secs(args.seconds));
     let limit = if args.seconds > 0 {
@@ -495,11 +503,12 @@ async fn bid_phase(
     let interval = Duration::from_millis(args.interval_ms);
     let mut tasks = Vec::new();
     for _ in 0..args.clients.max(1) {
-        let (next, tickets, outbid, ids, token) = (
+        let (next, tickets, outbid, ids, paths, token) = (
             next.clone(),
             tickets.clone(),
             outbid.clone(),
             ids.clone(),
+            paths.clone(),
             bidder.to_owned(),
         );
         let server = args.server;
@@ -508,6 +517,7 @@ async fn bid_phase(
             let mut latencies = Vec::new();
             let mut conn = http::connect(server, None).await?;
             let (mut request, mut buf) = (Vec::with_capacity(512), Vec::with_capacity(16384));
+            let mut body = String::with_capacity(32);
             loop {
                 let ticket = tickets.fetch_add(1, Ordering::Relaxed);
                 if ticket >= limit || until.is_some_and(|u| Instant::now() >= u) {
@@ -518,21 +528,23 @@ async fn bid_phase(
                 }
                 let lot = ticket % ids.len();
                 loop {
-                    let amount = next.lock().map(|n| n[lot]).unwrap_or(100);
+                    let amount = next[lot].load(Ordering::Relaxed);
+                    body.clear();
+                    let _ = write!(body, "{{\"amount_cents\":{amount}}}");
                     http::write_request(
                         &mut request,
                         "POST",
-                        &format!("/api/v1/lots/{}/bids", ids[lot]),
+                        &paths[lot],
                         Some(&token),
-                        Some(&format!("{{\"amount_cents\":{amount}}}")),
+                        Some(&body),
                     );
                     let begun = now_us();
                     let (status, body) = http::exchange(&mut conn, &request, &mut buf).await?;
                     latencies.push(now_us().saturating_sub(begun));
                     let answer: http::BidAnswer = serde_json::from_slice(&buf[body.clone()])
                         .map_err(|e| anyhow::anyhow!("bid answered {status}: {e}"))?;
-                    if let (Some(m), Ok(mut n)) = (answer.min_next(), next.lock()) {
-                        n[lot] = n[lot].max(m);
+                    if let Some(m) = answer.min_next() {
+                        next[lot].fetch_max(m, Ordering::Relaxed);
                     }
                     match (status, answer.bid) {
                         (201, Some(bid)) => {
