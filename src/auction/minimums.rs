@@ -13,6 +13,10 @@
 //! told "too low" here. A claimed bid the house refuses after all (a higher claim overtook it,
 //! or the lot ended first) resets the entry to the house's own minimum: a claim may run ahead
 //! of the house only while its bid is on the way.
+//!
+//! The minimum after a bid is the increment table's step above its amount; when proxy bidding
+//! comes (API.md's `max_cents`), a bid's claim must instead take the minimum the competing
+//! maximums leave, or claim nothing.
 
 use crate::domain::Cents;
 use crate::domain::increment::min_next_bid;
