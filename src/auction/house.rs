@@ -144,33 +144,48 @@ impl AuctionHouse {
         // The lot as last made durable says whether it takes bids at all (a lot the house has
         // extended since may look ended here: the house decides those); a bid that could win
         // claims the minimum, so its copies at the same amount are refused here (`minimums`).
-        if let Some(open) = self.open.get(lot_id) {
-            let durable_min = match open.lot.check_bid(&request, self.clock.now()) {
-                Ok(_) => None,
-                Err(BidRejected::TooLow { min_next }) => Some(min_next),
-                Err(_) => return self.ask_bid(lot_id, request).await,
-            };
-            match (self.minimums.claim(lot_id, request.amount), durable_min) {
-                (Some(Claim::Below(min_next)), _) => {
-                    return Err(BidRejected::TooLow { min_next }.into());
-                }
-                // The house no longer holds it open: it answers why.
-                (None, None) => {}
-                (None, Some(min_next)) => return Err(BidRejected::TooLow { min_next }.into()),
-                // Never: the house's minimum is never below the durable one.
-                (Some(Claim::Claimed), _) => {}
-            }
+        let Some(open) = self.open.get(lot_id) else {
+            return self.ask_bid(self.permit().await?, lot_id, request).await;
+        };
+        let durable_min = match open.lot.check_bid(&request, self.clock.now()) {
+            Ok(_) => None,
+            Err(BidRejected::TooLow { min_next }) => Some(min_next),
+            Err(_) => return self.ask_bid(self.permit().await?, lot_id, request).await,
+        };
+        let too_low = |min_next| Err(BidRejected::TooLow { min_next }.into());
+        if let Some(min_next) = self.minimums.below(lot_id, request.amount) {
+            return too_low(min_next);
         }
-        self.ask_bid(lot_id, request).await
+        // Room in the queue first: once claimed, the bid must reach the house (a request
+        // dropped between the claim and the send would leave the minimum claimed for nothing).
+        let permit = self.permit().await?;
+        match (self.minimums.claim(lot_id, request.amount), durable_min) {
+            (Some(Claim::Below(min_next)), _) => too_low(min_next),
+            // The house no longer holds it open: it answers why.
+            (None, None) => self.ask_bid(permit, lot_id, request).await,
+            (None, Some(min_next)) => too_low(min_next),
+            // Never below the durable minimum: the house's own never is.
+            (Some(Claim::Claimed), _) => self.ask_bid(permit, lot_id, request).await,
+        }
     }
 
-    async fn ask_bid(&self, lot_id: Uuid, request: BidRequest) -> Result<BidReceipt, HouseError> {
-        self.ask(|reply| Command::Bid {
+    async fn permit(&self) -> Result<mpsc::Permit<'_, Command>, HouseError> {
+        self.tx.reserve().await.map_err(|_| HouseError::Unavailable)
+    }
+
+    async fn ask_bid(
+        &self,
+        permit: mpsc::Permit<'_, Command>,
+        lot_id: Uuid,
+        request: BidRequest,
+    ) -> Result<BidReceipt, HouseError> {
+        let (reply, answer) = oneshot::channel();
+        permit.send(Command::Bid {
             lot_id,
             request,
             reply,
-        })
-        .await
+        });
+        answer.await.map_err(|_| HouseError::Unavailable)?
     }
 
     /// The open lots as last committed, for readers.

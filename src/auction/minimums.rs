@@ -45,6 +45,12 @@ impl AppliedMinimums {
         Cents::new(min).ok()
     }
 
+    /// The lot's minimum, if the bid is below it: refused without claiming anything.
+    pub(super) fn below(&self, lot: Uuid, amount: Cents) -> Option<Cents> {
+        let min = self.0.read().ok()?.get(&lot)?.load(Ordering::Acquire);
+        (amount.get() < min).then_some(Cents::from_stored(min))
+    }
+
     /// Refuses a bid below the lot's minimum, or moves the minimum to what it will be once the
     /// bid is applied. `None` when the house does not hold the lot open (the house decides).
     pub(super) fn claim(&self, lot: Uuid, amount: Cents) -> Option<Claim> {
