@@ -157,16 +157,13 @@ mod tests {
     #[tokio::test]
     async fn a_batch_is_answered_before_its_events_are_published() {
         let (reply, answer) = oneshot::channel();
-        let answer = Arc::new(Mutex::new(Some(answer)));
+        let answer = Mutex::new(answer);
         let seen = Arc::new(Mutex::new(None));
-        let (answer_then, seen_then) = (answer.clone(), seen.clone());
+        let seen_then = seen.clone();
         let hook: CommitHook = Box::new(move |_events| {
-            let answered = answer_then
-                .lock()
-                .ok()
-                .and_then(|mut a| a.as_mut().map(|rx| rx.try_recv().is_ok()));
+            let answered = answer.lock().map(|mut rx| rx.try_recv().is_ok());
             if let Ok(mut seen) = seen_then.lock() {
-                *seen = answered;
+                *seen = answered.ok();
             }
         });
         let seller = UserRef {

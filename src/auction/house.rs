@@ -159,13 +159,15 @@ impl AuctionHouse {
         // Room in the queue first: once claimed, the bid must reach the house (a request
         // dropped between the claim and the send would leave the minimum claimed for nothing).
         let permit = self.permit().await?;
-        match (self.minimums.claim(lot_id, request.amount), durable_min) {
-            (Some(Claim::Below(min_next)), _) => too_low(min_next),
-            // The house no longer holds it open: it answers why.
-            (None, None) => self.ask_bid(permit, lot_id, request).await,
-            (None, Some(min_next)) => too_low(min_next),
-            // Never below the durable minimum: the house's own never is.
-            (Some(Claim::Claimed), _) => self.ask_bid(permit, lot_id, request).await,
+        match self.minimums.claim(lot_id, request.amount) {
+            Some(Claim::Below(min_next)) => too_low(min_next),
+            Some(Claim::Claimed) => self.ask_bid(permit, lot_id, request).await,
+            // The house no longer holds it open: below the durable minimum it is too low
+            // anyway, otherwise the house answers why.
+            None => match durable_min {
+                Some(min_next) => too_low(min_next),
+                None => self.ask_bid(permit, lot_id, request).await,
+            },
         }
     }
 
@@ -616,13 +618,11 @@ impl House {
     }
 
     /// A bid the house refused may have claimed the minimum at the handle: the minimum is the
-    /// house's own again (see `minimums`).
+    /// house's own again (see `minimums`). A lot the house does not hold open has no minimum.
     fn unclaim(&self, batch: &Batch, lot_id: Uuid) {
-        match batch.work.get(&lot_id).or_else(|| self.lots.get(&lot_id)) {
-            Some(lot) if lot.status == LotStatus::Open => {
-                self.minimums.reset(lot_id, lot.min_next_bid());
-            }
-            _ => self.minimums.forget(lot_id),
+        let lot = batch.work.get(&lot_id).or_else(|| self.lots.get(&lot_id));
+        if let Some(lot) = lot.filter(|l| l.status == LotStatus::Open) {
+            self.minimums.reset(lot_id, lot.min_next_bid());
         }
     }
 

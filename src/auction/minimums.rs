@@ -38,47 +38,53 @@ pub(super) enum Claim {
 }
 
 impl AppliedMinimums {
+    /// Runs `f` on the lot's minimum, if the house holds the lot open.
+    fn with_entry<R>(&self, lot: Uuid, f: impl FnOnce(&AtomicI64) -> R) -> Option<R> {
+        self.0.read().ok()?.get(&lot).map(f)
+    }
+
     /// The lot's minimum, if the house holds it open.
-    #[cfg(test)]
-    fn get(&self, lot: Uuid) -> Option<Cents> {
-        let min = self.0.read().ok()?.get(&lot)?.load(Ordering::Acquire);
-        Cents::new(min).ok()
+    pub(super) fn get(&self, lot: Uuid) -> Option<Cents> {
+        self.with_entry(lot, |e| Cents::from_stored(e.load(Ordering::Acquire)))
     }
 
     /// The lot's minimum, if the bid is below it: refused without claiming anything.
     pub(super) fn below(&self, lot: Uuid, amount: Cents) -> Option<Cents> {
-        let min = self.0.read().ok()?.get(&lot)?.load(Ordering::Acquire);
-        (amount.get() < min).then_some(Cents::from_stored(min))
+        self.get(lot).filter(|&min| amount < min)
     }
 
     /// Refuses a bid below the lot's minimum, or moves the minimum to what it will be once the
     /// bid is applied. `None` when the house does not hold the lot open (the house decides).
     pub(super) fn claim(&self, lot: Uuid, amount: Cents) -> Option<Claim> {
-        let map = self.0.read().ok()?;
-        let entry = map.get(&lot)?;
         let after = min_next_bid(amount).get();
-        let mut current = entry.load(Ordering::Acquire);
-        loop {
-            if amount.get() < current {
-                return Some(Claim::Below(Cents::from_stored(current)));
+        self.with_entry(lot, |entry| {
+            let mut current = entry.load(Ordering::Acquire);
+            loop {
+                if amount.get() < current {
+                    return Claim::Below(Cents::from_stored(current));
+                }
+                match entry.compare_exchange_weak(
+                    current,
+                    after,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return Claim::Claimed,
+                    Err(now) => current = now,
+                }
             }
-            match entry.compare_exchange_weak(current, after, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Some(Claim::Claimed),
-                Err(now) => current = now,
-            }
-        }
+        })
     }
 
     /// The house applied a change to the open lot: its minimum is at least this.
     pub(super) fn raise(&self, lot: Uuid, min: Cents) {
-        if let Some(entry) = self.0.read().ok().as_ref().and_then(|m| m.get(&lot)) {
-            entry.fetch_max(min.get(), Ordering::AcqRel);
-            return;
-        }
-        if let Ok(mut map) = self.0.write() {
-            map.entry(lot)
-                .or_insert_with(|| AtomicI64::new(0))
-                .fetch_max(min.get(), Ordering::AcqRel);
+        let raised = |e: &AtomicI64| {
+            e.fetch_max(min.get(), Ordering::AcqRel);
+        };
+        if self.with_entry(lot, raised).is_none()
+            && let Ok(mut map) = self.0.write()
+        {
+            raised(map.entry(lot).or_insert_with(|| AtomicI64::new(0)));
         }
     }
 
@@ -86,9 +92,7 @@ impl AppliedMinimums {
     /// any claim that ran ahead of it (a bid still on its way after this one merely reaches the
     /// house, which decides it).
     pub(super) fn reset(&self, lot: Uuid, min: Cents) {
-        if let Some(entry) = self.0.read().ok().as_ref().and_then(|m| m.get(&lot)) {
-            entry.store(min.get(), Ordering::Release);
-        }
+        self.with_entry(lot, |e| e.store(min.get(), Ordering::Release));
     }
 
     /// The lot is no longer open (its minimum means nothing now).

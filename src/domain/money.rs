@@ -137,21 +137,12 @@ impl Currency {
                 out.push(' ');
             }
         }
-        // The digits on the stack, most significant last (amounts are never negative).
-        let (mut digits, mut len, mut rest) = ([0u8; 20], 0, units.unsigned_abs());
-        loop {
-            digits[len] = b'0' + (rest % 10) as u8;
-            len += 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        for i in (0..len).rev() {
-            out.push(char::from(digits[i]));
-            if i > 0 && i % 3 == 0 {
+        let digits = units.to_string();
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
+            out.push(ch);
         }
         let _ = write!(out, ".{cents:02}");
     }

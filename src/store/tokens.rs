@@ -84,10 +84,10 @@ pub fn random_secret() -> std::io::Result<String> {
 }
 
 fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hash_on_stack(secret, &mut [0u8; 64]).to_owned()
 }
 
-/// The hash as `hash` spells it, on the stack: a cache lookup allocates nothing.
+/// The hash, hex-encoded on the stack: a cache lookup allocates nothing.
 fn hash_on_stack<'a>(secret: &str, out: &'a mut [u8; 64]) -> &'a str {
     let encoded = hex::encode_to_slice(Sha256::digest(secret.as_bytes()), out);
     encoded
@@ -137,11 +137,10 @@ impl Store {
         kind: TokenKind,
         now: Time,
     ) -> Result<Option<User>, sqlx::Error> {
-        let token_hash = hash(secret);
-        let now_ms = to_millis(now);
-        if let Some(user) = self.tokens.get(&token_hash, kind, now_ms) {
+        if let Some(user) = self.recently_checked_user(secret, kind, now) {
             return Ok(Some(user));
         }
+        let (token_hash, now_ms) = (hash(secret), to_millis(now));
         let row: Option<(String, String, String, bool, i64, i64)> = sqlx::query_as(
             "SELECT u.id, u.username, u.role, u.suspended, u.created_at, t.expires_at
              FROM auth_tokens t JOIN users u ON u.id = t.user_id
