@@ -101,6 +101,57 @@ async fn smoke_run(extra: &[&str]) {
     assert!(house["sync_ms"].as_f64().unwrap_or(0.0) > 0.0, "{report}");
 }
 
+/// Scenario 6 at a small limit, through the load tool: the watchers past `GAVEL_MAX_STREAMS`
+/// are counted as refused with 503 and `Retry-After` (not as failures), and every bid still
+/// reaches every held one.
+#[actix_web::test]
+async fn the_load_tool_counts_streams_refused_at_the_limit() {
+    let app = spawn_with(Options {
+        admin: Some(("root".into(), "load-admin-password".into())),
+        max_streams: Some(30),
+        ..Options::default()
+    })
+    .await;
+    let server = app.address.trim_start_matches("http://").to_owned();
+    let pid = std::process::id().to_string();
+    let stdout = run_tool(
+        env!("CARGO_BIN_EXE_gavel-load"),
+        &[
+            "--server",
+            &server,
+            "--pid",
+            &pid,
+            "--watchers",
+            "40",
+            "--transport",
+            "sse",
+            "--bids",
+            "3",
+            "--interval-ms",
+            "20",
+            "--settle-ms",
+            "1000",
+            "--workers",
+            "1",
+        ],
+    )
+    .await;
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("a JSON line last");
+    assert_eq!(report["connected"], 30, "{report}");
+    assert_eq!(report["refused_503"], 10, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["deliveries"], 90, "{report}");
+    assert_eq!(report["missing"], 0, "{report}");
+    assert!(
+        stdout.contains("30 connected, 10 refused (503 with Retry-After), 0 failed"),
+        "{stdout}"
+    );
+}
+
 /// The storage-floor tool's smoke run: every figure it reports is measured, none is zero.
 #[actix_web::test]
 async fn the_floor_tool_measures_sqlite_and_the_house() {

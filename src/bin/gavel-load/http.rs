@@ -89,20 +89,23 @@ pub async fn exchange(
         .get(9..12)
         .and_then(|code| std::str::from_utf8(code).ok()?.parse().ok())
         .unwrap_or(0);
-    let length = head
-        .split(|&b| b == b'\n')
-        .find_map(|line| {
-            let line = std::str::from_utf8(line).ok()?;
-            let (k, v) = line.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
+    let length = header(head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     let start = header_end + 4;
     while buf.len() < start + length {
         read_more(conn, buf).await?;
     }
     Ok((status, start..start + length))
+}
+
+/// A header's value in a response head (case-insensitive name, value trimmed).
+pub fn header<'a>(head: &'a [u8], name: &str) -> Option<&'a str> {
+    head.split(|&b| b == b'\n').find_map(|line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let (k, v) = line.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then_some(v.trim())
+    })
 }
 
 async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {

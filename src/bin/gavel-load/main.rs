@@ -340,7 +340,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("no worker stdout"))?;
         children.push((child, BufReader::new(stdout).lines()));
     }
-    let (mut connected, mut failed) = (0usize, 0usize);
+    let (mut connected, mut failed, mut refused_streams) = (0usize, 0usize, 0usize);
     for (_, lines) in &mut children {
         let line = lines.next_line().await?.unwrap_or_default();
         let parts: Vec<&str> = line.split(' ').collect();
@@ -351,6 +351,10 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
             .unwrap_or(0);
         failed += parts
             .get(2)
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0);
+        refused_streams += parts
+            .get(4)
             .and_then(|s| s.parse::<usize>().ok())
             .unwrap_or(0);
     }
@@ -417,7 +421,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     };
     let report = json!({
         "lots": args.lots, "watchers_per_lot": args.watchers, "transport": args.transport,
-        "workers": workers, "read_every_us": args.read_every_us, "connected": connected, "failed": failed, "ramp_up_ms": ramp_ms,
+        "workers": workers, "read_every_us": args.read_every_us, "connected": connected, "refused_503": refused_streams, "failed": failed, "ramp_up_ms": ramp_ms,
         "bids_placed": placed.len(), "bids_outbid": refused, "bids_per_sec": (placed.len() as f64 / bid_secs).round(),
         "deliveries": delivered, "expected": placed.len() as u64 * (connected as u64 / args.lots.max(1) as u64),
         "missing": missing, "duplicated": duplicated, "out_of_order": reordered,
@@ -429,7 +433,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
         "house": house.as_ref().map(HouseRates::json),
     });
     println!(
-        "watchers: {connected} connected, {failed} failed, ramp-up {ramp_ms} ms ({} worker processes)",
+        "watchers: {connected} connected, {refused_streams} refused (503 with Retry-After), {failed} failed, ramp-up {ramp_ms} ms ({} worker processes)",
         workers
     );
     println!(

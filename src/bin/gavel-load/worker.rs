@@ -56,25 +56,25 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             });
         }
     }
-    let (mut connected, mut failed) = (0usize, 0usize);
+    let (mut connected, mut refused, mut failed) = (0usize, 0usize, 0usize);
     let mut up = Vec::with_capacity(pending.len());
     for p in pending {
-        let ok = p.await.is_ok();
-        up.push(ok);
-        if ok {
-            connected += 1;
-        } else {
-            failed += 1;
+        let opened = p.await.unwrap_or(Opened::Failed);
+        match opened {
+            Opened::Held => connected += 1,
+            Opened::Refused => refused += 1,
+            Opened::Failed => failed += 1,
         }
+        up.push(opened == Opened::Held);
     }
-    // Refused watchers (503 past the limit) are counted as failed, not as missing events.
+    // Watchers not held are counted apart, not as missing events.
     let all: Vec<_> = all
         .into_iter()
         .zip(up)
         .filter_map(|(w, ok)| ok.then_some(w))
         .collect();
     println!(
-        "ready {connected} {failed} {}",
+        "ready {connected} {failed} {} {refused}",
         started.elapsed().as_millis()
     );
 
@@ -129,7 +129,31 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-type Connected = tokio::sync::oneshot::Receiver<()>;
+/// How a watcher's first answer went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Opened {
+    Held,
+    /// 503 with `Retry-After`: the server's stream limit, answered as API.md says.
+    Refused,
+    /// Anything else: no connection, another status, or a 503 without `Retry-After`.
+    Failed,
+}
+
+impl Opened {
+    fn from_head(head: &[u8]) -> Opened {
+        if head.starts_with(b"HTTP/1.1 200") {
+            Opened::Held
+        } else if head.starts_with(b"HTTP/1.1 503")
+            && http::header(head, "retry-after").is_some_and(|v| v.parse::<u32>().is_ok())
+        {
+            Opened::Refused
+        } else {
+            Opened::Failed
+        }
+    }
+}
+
+type Connected = tokio::sync::oneshot::Receiver<Opened>;
 
 /// A connection, and the gate's permit to hold until its first answer arrives.
 async fn open(
@@ -173,12 +197,19 @@ async fn sse(
                 return;
             }
             let at = now_us();
-            if let Some(r) = ready.take() {
+            if ready.is_some() {
+                // The whole head first: a refusal's Retry-After may come in a later read.
+                let Some(end) = http::find(&buf, b"\r\n\r\n") else {
+                    continue;
+                };
                 opening.take();
-                if !buf.starts_with(b"HTTP/1.1 200") {
+                let opened = Opened::from_head(&buf[..end]);
+                if let Some(r) = ready.take() {
+                    let _ = r.send(opened);
+                }
+                if opened != Opened::Held {
                     return;
                 }
-                let _ = r.send(());
             }
             // Take every complete "id: N" line; keep the unfinished tail.
             let mut consumed = 0;
@@ -233,11 +264,11 @@ async fn long_poll(
             };
             let at = now_us();
             opening.take();
+            if let Some(r) = ready.take() {
+                let _ = r.send(Opened::from_head(&buf[..body.start]));
+            }
             if status != 200 {
                 return;
-            }
-            if let Some(r) = ready.take() {
-                let _ = r.send(());
             }
             let Ok(polled) = serde_json::from_slice::<Polled>(&buf[body]) else {
                 return;
