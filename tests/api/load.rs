@@ -1,4 +1,4 @@
-use crate::helpers::{Options, spawn_with};
+use crate::helpers::{Options, TestApp, spawn_with};
 use serde_json::Value;
 
 /// Runs one of the project's tools to success; its standard output.
@@ -17,6 +17,28 @@ async fn run_tool(exe: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// A server with the admin the load tool signs in as; its address and the pid the tool reads
+/// memory and CPU from (the server runs inside this test process).
+async fn server_for_the_tool(max_streams: Option<usize>) -> (TestApp, String, String) {
+    let app = spawn_with(Options {
+        admin: Some(("root".into(), "load-admin-password".into())),
+        max_streams,
+        ..Options::default()
+    })
+    .await;
+    let server = app.address.trim_start_matches("http://").to_owned();
+    (app, server, std::process::id().to_string())
+}
+
+/// The load tool's report: its last line, JSON.
+fn last_json_line(stdout: &str) -> Value {
+    stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("a JSON line last")
+}
+
 /// The load tool's smoke run, so it cannot rot: 200 watchers over both transports, 10 bids.
 #[actix_web::test]
 async fn the_load_tool_sees_every_bid_delivered_once() {
@@ -30,14 +52,7 @@ async fn the_load_tool_with_paced_readers_sees_every_bid_delivered_once() {
 }
 
 async fn smoke_run(extra: &[&str]) {
-    let app = spawn_with(Options {
-        admin: Some(("root".into(), "load-admin-password".into())),
-        ..Options::default()
-    })
-    .await;
-    let server = app.address.trim_start_matches("http://").to_owned();
-    // The server runs inside this test process: the tool reads its memory and CPU from /proc.
-    let pid = std::process::id().to_string();
+    let (_app, server, pid) = server_for_the_tool(None).await;
     let mut args = vec![
         "--server",
         &server,
@@ -60,11 +75,7 @@ async fn smoke_run(extra: &[&str]) {
     ];
     args.extend_from_slice(extra);
     let stdout = run_tool(env!("CARGO_BIN_EXE_gavel-load"), &args).await;
-    let report: Value = stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .expect("a JSON line last");
+    let report = last_json_line(&stdout);
     assert_eq!(report["connected"], 200);
     let paced = extra.windows(2).find(|w| w[0] == "--read-every-us");
     assert_eq!(
@@ -106,14 +117,7 @@ async fn smoke_run(extra: &[&str]) {
 /// reaches every held one.
 #[actix_web::test]
 async fn the_load_tool_counts_streams_refused_at_the_limit() {
-    let app = spawn_with(Options {
-        admin: Some(("root".into(), "load-admin-password".into())),
-        max_streams: Some(30),
-        ..Options::default()
-    })
-    .await;
-    let server = app.address.trim_start_matches("http://").to_owned();
-    let pid = std::process::id().to_string();
+    let (_app, server, pid) = server_for_the_tool(Some(30)).await;
     let stdout = run_tool(
         env!("CARGO_BIN_EXE_gavel-load"),
         &[
@@ -136,11 +140,7 @@ async fn the_load_tool_counts_streams_refused_at_the_limit() {
         ],
     )
     .await;
-    let report: Value = stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .expect("a JSON line last");
+    let report = last_json_line(&stdout);
     assert_eq!(report["connected"], 30, "{report}");
     assert_eq!(report["refused_503"], 10, "{report}");
     assert_eq!(report["failed"], 0, "{report}");

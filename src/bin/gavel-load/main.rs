@@ -340,23 +340,20 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("no worker stdout"))?;
         children.push((child, BufReader::new(stdout).lines()));
     }
-    let (mut connected, mut failed, mut refused_streams) = (0usize, 0usize, 0usize);
+    let (mut connected, mut refused_streams, mut failed) = (0usize, 0usize, 0usize);
     for (_, lines) in &mut children {
         let line = lines.next_line().await?.unwrap_or_default();
-        let parts: Vec<&str> = line.split(' ').collect();
-        anyhow::ensure!(parts.first() == Some(&"ready"), "worker said {line:?}");
-        connected += parts
-            .get(1)
-            .and_then(|s| s.parse::<usize>().ok())
-            .unwrap_or(0);
-        failed += parts
-            .get(2)
-            .and_then(|s| s.parse::<usize>().ok())
-            .unwrap_or(0);
-        refused_streams += parts
-            .get(4)
-            .and_then(|s| s.parse::<usize>().ok())
-            .unwrap_or(0);
+        // "ready HELD REFUSED FAILED"
+        let counts: Vec<usize> = match line.strip_prefix("ready ") {
+            Some(rest) => rest.split(' ').filter_map(|n| n.parse().ok()).collect(),
+            None => Vec::new(),
+        };
+        let [held, refused_here, failed_here] = counts[..] else {
+            anyhow::bail!("worker said {line:?}");
+        };
+        connected += held;
+        refused_streams += refused_here;
+        failed += failed_here;
     }
     let ramp_ms = ramp.elapsed().as_millis();
     tokio::time::sleep(Duration::from_millis(300)).await;

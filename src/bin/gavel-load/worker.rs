@@ -34,7 +34,6 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     super::pace::read_in_rounds(args.read_every);
     let gate = Arc::new(tokio::sync::Semaphore::new(OPENING_AT_ONCE));
     let mut all: Vec<(String, Kind, Seen)> = Vec::new();
-    let started = std::time::Instant::now();
     let mut pending = Vec::new();
     for (lot, cursor, n, kind) in &args.watchers {
         for _ in 0..*n {
@@ -56,27 +55,23 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             });
         }
     }
-    let (mut connected, mut refused, mut failed) = (0usize, 0usize, 0usize);
-    let mut up = Vec::with_capacity(pending.len());
+    let mut opened = Vec::with_capacity(pending.len());
     for p in pending {
-        let opened = p.await.unwrap_or(Opened::Failed);
-        match opened {
-            Opened::Held => connected += 1,
-            Opened::Refused => refused += 1,
-            Opened::Failed => failed += 1,
-        }
-        up.push(opened == Opened::Held);
+        opened.push(p.await.unwrap_or(Opened::Failed));
     }
-    // Watchers not held are counted apart, not as missing events.
+    let count = |kind| opened.iter().filter(|o| **o == kind).count();
+    println!(
+        "ready {} {} {}",
+        count(Opened::Held),
+        count(Opened::Refused),
+        count(Opened::Failed)
+    );
+    // Watchers not held are counted apart above, not as missing events.
     let all: Vec<_> = all
         .into_iter()
-        .zip(up)
-        .filter_map(|(w, ok)| ok.then_some(w))
+        .zip(opened)
+        .filter_map(|(w, o)| (o == Opened::Held).then_some(w))
         .collect();
-    println!(
-        "ready {connected} {failed} {} {refused}",
-        started.elapsed().as_millis()
-    );
 
     // The coordinator then sends the bids it placed: "event_id lot_id start_us", then "end".
     let mut expected: HashMap<String, Vec<(i64, u64)>> = HashMap::new();
@@ -166,7 +161,7 @@ async fn open(
     Some((permit, conn))
 }
 
-/// Opens an SSE stream; the returned receiver fires once the response headers are in.
+/// Opens an SSE stream; the returned receiver fires once the response head is in.
 async fn sse(
     server: SocketAddr,
     source: Option<IpAddr>,
@@ -179,7 +174,6 @@ async fn sse(
         let Some((opening, mut conn)) = open(&gate, server, source).await else {
             return;
         };
-        let mut opening = Some(opening);
         let req = format!(
             "GET /lots/{lot}/events HTTP/1.1\r\nHost: gavel\r\nAccept: text/event-stream\r\n\r\n"
         );
@@ -187,54 +181,62 @@ async fn sse(
             return;
         }
         let mut buf: Vec<u8> = Vec::with_capacity(8192);
-        let mut ready = Some(ready);
+        // The whole head first: a refusal's Retry-After may come in a later read.
+        let head_end = loop {
+            if !read_some(&mut conn, &mut buf).await {
+                return;
+            }
+            if let Some(end) = http::find(&buf, b"\r\n\r\n") {
+                break end;
+            }
+        };
+        drop(opening);
+        let opened = Opened::from_head(&buf[..head_end]);
+        let _ = ready.send(opened);
+        if opened != Opened::Held {
+            return;
+        }
+        // Events that came with the head arrived when it did.
+        let mut at = now_us();
         loop {
-            buf.reserve(4096);
-            let Ok(n) = conn.read_buf(&mut buf).await else {
-                return;
-            };
-            if n == 0 {
+            take_ids(&mut buf, at, &seen);
+            if !read_some(&mut conn, &mut buf).await {
                 return;
             }
-            let at = now_us();
-            if ready.is_some() {
-                // The whole head first: a refusal's Retry-After may come in a later read.
-                let Some(end) = http::find(&buf, b"\r\n\r\n") else {
-                    continue;
-                };
-                opening.take();
-                let opened = Opened::from_head(&buf[..end]);
-                if let Some(r) = ready.take() {
-                    let _ = r.send(opened);
-                }
-                if opened != Opened::Held {
-                    return;
-                }
-            }
-            // Take every complete "id: N" line; keep the unfinished tail.
-            let mut consumed = 0;
-            while let Some(pos) = http::find(&buf[consumed..], b"\nid: ") {
-                let start = consumed + pos + 5;
-                let Some(end) = buf[start..].iter().position(|b| *b == b'\n') else {
-                    break;
-                };
-                if let Ok(id) = std::str::from_utf8(&buf[start..start + end])
-                    .unwrap_or("")
-                    .trim()
-                    .parse::<i64>()
-                    && let Ok(mut s) = seen.lock()
-                {
-                    s.push((id, at));
-                }
-                consumed = start + end;
-            }
-            buf.drain(..consumed);
-            if buf.len() > 1 << 20 {
-                buf.clear();
-            }
+            at = now_us();
         }
     });
     connected
+}
+
+/// Reads what the socket has into `buf`; false once it is closed or broken.
+async fn read_some(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> bool {
+    buf.reserve(4096);
+    matches!(conn.read_buf(buf).await, Ok(n) if n > 0)
+}
+
+/// Records every complete "id: N" line in `buf` as seen at `at`; keeps the unfinished tail.
+fn take_ids(buf: &mut Vec<u8>, at: u64, seen: &Seen) {
+    let mut consumed = 0;
+    while let Some(pos) = http::find(&buf[consumed..], b"\nid: ") {
+        let start = consumed + pos + 5;
+        let Some(end) = buf[start..].iter().position(|b| *b == b'\n') else {
+            break;
+        };
+        if let Ok(id) = std::str::from_utf8(&buf[start..start + end])
+            .unwrap_or("")
+            .trim()
+            .parse::<i64>()
+            && let Ok(mut s) = seen.lock()
+        {
+            s.push((id, at));
+        }
+        consumed = start + end;
+    }
+    buf.drain(..consumed);
+    if buf.len() > 1 << 20 {
+        buf.clear();
+    }
 }
 
 async fn long_poll(
