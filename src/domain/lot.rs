@@ -2,7 +2,7 @@
 //! Pure: every rule takes `now` from the caller.
 
 use super::increment::min_next_bid;
-use super::money::{Cents, MoneyError};
+use super::money::{Cents, MAX_CENTS, MAX_PRICE_CENTS, MoneyError};
 use super::user::UserRef;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,23 @@ impl FieldError {
     }
 }
 
+/// The highest bid whose next minimum is still a biddable amount.
+pub fn highest_biddable() -> Cents {
+    // Above 5,000.00 the increment is a constant 100.00.
+    Cents::from_stored(
+        MAX_CENTS - super::increment::increment_for(Cents::from_stored(MAX_CENTS)).get(),
+    )
+}
+
+/// Starting prices and reserves stop at 10^11 cents; bids go higher (API.md §3a).
+fn within_price_range(c: Cents) -> Result<Cents, MoneyError> {
+    if c.get() > MAX_PRICE_CENTS {
+        Err(MoneyError::TooLarge)
+    } else {
+        Ok(c)
+    }
+}
+
 impl NewLot {
     pub fn parse(
         title: &str,
@@ -108,13 +125,14 @@ impl NewLot {
                 "the description may be at most 10,000 characters",
             ));
         }
-        let starting_price = starting_price.map_err(|e| {
+        let starting_price = starting_price.and_then(within_price_range).map_err(|e| {
             FieldError::new(
                 "starting_price_cents",
                 "invalid_starting_price",
                 format!("starting price: {e}"),
             )
         })?;
+        let reserve = reserve.map(|r| r.and_then(within_price_range));
         let reserve = reserve.transpose().map_err(|e| {
             FieldError::new("reserve_cents", "invalid_reserve", format!("reserve: {e}"))
         })?;
@@ -235,6 +253,9 @@ pub enum BidRejected {
     TooLow { min_next: Cents },
     #[error("the maximum must be at least the bid")]
     MaxBelowAmount,
+    /// The bid would leave a next minimum nobody could bid (API.md §3a).
+    #[error("the amount is too large: the highest bid this site takes is {max_bid}")]
+    AmountTooLarge { max_bid: Cents },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -355,6 +376,10 @@ impl Lot {
         if request.amount < min_next {
             return Err(BidRejected::TooLow { min_next });
         }
+        let max_bid = highest_biddable();
+        if request.amount > max_bid || request.max.is_some_and(|m| m > max_bid) {
+            return Err(BidRejected::AmountTooLarge { max_bid });
+        }
         Ok(ends_at)
     }
 
@@ -469,6 +494,34 @@ mod tests {
             "the leader may bid again"
         );
         assert_eq!(lot.bid_count, 2);
+    }
+
+    /// A bid of the largest starting price (10^11 cents) once froze a lot: its next minimum
+    /// was out of the accepted range. Now the minimum never leaves it, and only at the very
+    /// ceiling (10^13) is a bid refused, with its own reason.
+    #[test]
+    fn the_advertised_minimum_stays_in_the_accepted_range() {
+        let mut lot = open_lot(MAX_PRICE_CENTS, None, 3600);
+        let (bob, eve) = (user("bob"), user("eve"));
+        assert!(bid(&mut lot, &bob, MAX_PRICE_CENTS, 1).is_ok());
+        let min = lot.min_next_bid().get();
+        assert!(
+            bid(&mut lot, &eve, min, 2).is_ok(),
+            "the minimum is biddable"
+        );
+        let top = highest_biddable().get();
+        assert!(bid(&mut lot, &bob, top, 3).is_ok());
+        assert_eq!(lot.min_next_bid().get(), MAX_CENTS);
+        assert_eq!(
+            bid(&mut lot, &eve, MAX_CENTS, 4),
+            Err(BidRejected::AmountTooLarge {
+                max_bid: cents(top)
+            })
+        );
+        assert!(
+            NewLot::parse("Lamp", "", Cents::new(MAX_PRICE_CENTS + 1), None, 60).is_err(),
+            "starting prices stop at 10^11"
+        );
     }
 
     #[test]

@@ -198,6 +198,9 @@ impl From<BidRejected> for AppError {
                 min_next,
                 currency: None,
             },
+            BidRejected::AmountTooLarge { .. } => {
+                AppError::field("amount_cents", "amount_too_large", e.to_string())
+            }
             BidRejected::MaxBelowAmount => AppError::field(
                 "max_cents",
                 "invalid_max",

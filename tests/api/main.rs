@@ -6,6 +6,7 @@ mod bidding;
 mod browser;
 mod closing;
 mod concurrency;
+mod edges;
 mod helpers;
 mod live;
 mod load;

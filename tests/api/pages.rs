@@ -44,7 +44,11 @@ async fn a_whole_auction_through_the_pages() {
             ],
         )
         .await;
-    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.status(),
+        StatusCode::BAD_REQUEST,
+        "12.505 is never guessed"
+    );
 
     // The admin approves it on /admin.
     let admin = app.login_browser("root").await;

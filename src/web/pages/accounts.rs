@@ -52,10 +52,18 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site: never `//elsewhere` or a full URL.
+/// Only paths on this site: never `//elsewhere`, a full URL, or anything a browser would
+/// rewrite into one (it drops tabs and newlines, and reads `\\` as `/`). Visible ASCII only, so
+/// the `Location` header can always be written.
 fn safe_next(next: Option<&str>) -> String {
+    let local = |n: &str| {
+        n.len() <= 2048
+            && n.starts_with('/')
+            && !n[1..].starts_with('/')
+            && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if local(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -248,4 +256,32 @@ async fn logout(
         .insert_header(("Location", "/?notice=bye"))
         .cookie(gone)
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_only_ever_a_path_on_this_site() {
+        for kept in ["/", "/lots/1?x=2", "/me", "/%2F%2Fevil.example"] {
+            assert_eq!(safe_next(Some(kept)), kept);
+        }
+        for sent_home in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/\u{7f}x",
+            "/caf\u{e9}",
+            "/a b",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(sent_home)), "/", "{sent_home:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -3,6 +3,7 @@
 use super::{Layout, PageError, check_csrf, render, require_role, see_other};
 use crate::auction::AuctionHouse;
 use crate::config::Settings;
+use crate::domain::money::MoneyError;
 use crate::domain::{Cents, NewLot, Role};
 use crate::store::Store;
 use crate::store::users::User;
@@ -114,10 +115,16 @@ async fn submit(
     check_csrf(&req, &form.csrf)?;
     let form = form.into_inner();
     let reserve = (!form.reserve.trim().is_empty()).then(|| Cents::parse_units(&form.reserve));
+    let starting = Cents::parse_units(&form.starting_price);
+    // An amount that cannot be read is a 400 (API.md §3a); one out of range a 422.
+    let unreadable = [Some(&starting), reserve.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|a| matches!(a, Err(MoneyError::Malformed | MoneyError::Ambiguous)));
     let offer = NewLot::parse(
         &form.title,
         &form.description,
-        Cents::parse_units(&form.starting_price),
+        starting,
         reserve,
         form.duration_secs,
     );
@@ -135,7 +142,11 @@ async fn submit(
                 &user,
                 form,
                 msg,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                if unreadable {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
             )
             .await
         }
