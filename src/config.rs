@@ -2,7 +2,9 @@
 
 use crate::clock::Clock;
 use crate::domain::Currency;
+use crate::web::limits::{Rate, RateSettings};
 use clap::Args;
+use ipnet::IpNet;
 use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
@@ -31,6 +33,25 @@ pub struct ServeArgs {
     /// Fill an empty database with sample users and lots, and run a bot that bids now and then.
     #[arg(long, env = "GAVEL_DEMO")]
     pub demo: bool,
+    /// Failed logins per username: N/SECONDS (N at once, refilled over SECONDS) or off.
+    #[arg(long, env = "GAVEL_LIMIT_LOGIN_PER_USER", default_value = "10/300")]
+    pub limit_login_per_user: Rate,
+    /// Failed logins per client address.
+    #[arg(long, env = "GAVEL_LIMIT_LOGIN_PER_ADDRESS", default_value = "50/300")]
+    pub limit_login_per_address: Rate,
+    /// Registrations per client address.
+    #[arg(
+        long,
+        env = "GAVEL_LIMIT_REGISTRATIONS_PER_ADDRESS",
+        default_value = "20/3600"
+    )]
+    pub limit_registrations_per_address: Rate,
+    /// Bids per user.
+    #[arg(long, env = "GAVEL_LIMIT_BIDS_PER_USER", default_value = "30/10")]
+    pub limit_bids_per_user: Rate,
+    /// Proxies whose `X-Forwarded-For` names the client: addresses or networks, comma-separated.
+    #[arg(long, env = "GAVEL_TRUSTED_PROXIES", default_value = "", value_parser = crate::web::client::parse_proxies)]
+    pub trusted_proxies: std::vec::Vec<IpNet>,
 }
 
 /// Everything the running site needs to know, resolved once at start.
@@ -51,6 +72,8 @@ pub struct Settings {
     /// A client that takes none of what we send for this long is disconnected by the kernel
     /// (TCP_USER_TIMEOUT), so a watcher that never reads cannot hold memory forever.
     pub stalled_after: Duration,
+    pub rate_limits: RateSettings,
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Settings {
@@ -72,6 +95,13 @@ impl Settings {
             max_streams: args.max_streams,
             currency: Currency::new(&args.currency),
             demo: args.demo,
+            rate_limits: RateSettings {
+                login_failures_per_user: args.limit_login_per_user,
+                login_failures_per_address: args.limit_login_per_address,
+                registrations_per_address: args.limit_registrations_per_address,
+                bids_per_user: args.limit_bids_per_user,
+            },
+            trusted_proxies: args.trusted_proxies,
             ..Settings::for_database(&args.database_url)
         })
     }
@@ -91,6 +121,8 @@ impl Settings {
             clock: Clock::system(),
             secure_cookies: false,
             stalled_after: Duration::from_secs(30),
+            rate_limits: RateSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -86,7 +86,12 @@ impl Application {
             aweb::Data::new(house.clone()),
             aweb::Data::new(settings.clone()),
             aweb::Data::new(hub.clone()),
+            aweb::Data::new(web::limits::RateLimits::new(
+                &settings.rate_limits,
+                &settings.clock,
+            )),
         );
+        spawn_forgetting_idle_limits(data.4.clone().into_inner());
         let stalled_after = settings.stalled_after;
         let server = HttpServer::new(move || {
             App::new()
@@ -96,6 +101,7 @@ impl Application {
                 .app_data(data.1.clone())
                 .app_data(data.2.clone())
                 .app_data(data.3.clone())
+                .app_data(data.4.clone())
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })
@@ -137,6 +143,18 @@ impl Application {
         self.house.stop().await;
         served
     }
+}
+
+/// Keys quiet long enough to be full again are dropped now and then, so the limits' memory
+/// follows the active clients, not every address ever seen.
+fn spawn_forgetting_idle_limits(limits: Arc<web::limits::RateLimits>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
 }
 
 /// Creates the admin named by `GAVEL_ADMIN` if no user has that name yet.

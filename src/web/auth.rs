@@ -2,6 +2,7 @@
 
 use super::csrf;
 use super::error::AppError;
+use super::limits::RateLimits;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{Password, Role};
@@ -15,21 +16,78 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use futures_util::future::{Either, Ready, ready};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
 
 pub const SESSION_COOKIE: &str = "gavel_session";
 
+/// Argon2id takes 19 MiB and tens of milliseconds per hash: at most one hash per core runs at
+/// once, and at most `HASH_QUEUE` more wait; past that a caller is told to retry (429), so no
+/// burst of logins can pile up hashes in memory.
+const HASH_QUEUE: usize = 64;
+
+struct Hashing {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+fn hashing() -> &'static Hashing {
+    static HASHING: OnceLock<Hashing> = OnceLock::new();
+    HASHING.get_or_init(|| Hashing {
+        permits: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+        )),
+        waiting: AtomicUsize::new(0),
+    })
+}
+
+/// Counts a caller in the queue for as long as it waits (also when its request is dropped).
+struct InQueue(&'static AtomicUsize);
+
+impl Drop for InQueue {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` on a blocking thread once a hashing permit is free. The permit moves into the
+/// thread, so a request that goes away cannot free it while its hash still runs.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let h = hashing();
+    let queued = InQueue(&h.waiting);
+    if h.waiting.fetch_add(1, Ordering::Relaxed) >= HASH_QUEUE {
+        return Err(AppError::RateLimited(1));
+    }
+    let permit = h
+        .permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing closed: {e}")))?;
+    drop(queued);
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
+}
+
 /// Hashes off the async threads: Argon2id is deliberately slow.
 pub async fn hash_password(password: Password) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         Argon2::default()
             .hash_password(password.expose().as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
     })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+    .await?
     .map_err(AppError::Internal)
 }
 
@@ -45,7 +103,7 @@ fn decoy_hash() -> &'static str {
 }
 
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
         let ok = PasswordHash::new(&hash)
@@ -58,15 +116,18 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
         known && ok
     })
     .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("verify task failed: {e}")))
 }
 
-/// Checks a username and password; suspended users cannot log in.
+/// Checks a username and password; suspended users cannot log in. A name or address that
+/// failed too often is refused before any hash is computed.
 pub async fn authenticate(
     store: &Store,
+    limits: &RateLimits,
+    from: IpAddr,
     username: &str,
     password: String,
 ) -> Result<User, AppError> {
+    limits.may_try_login(username, from)?;
     let name = username.trim().to_lowercase();
     let found = store.user_by_name(&name).await?;
     let (user, hash) = match found {
@@ -76,7 +137,10 @@ pub async fn authenticate(
     let ok = verify_password(password, hash).await?;
     match user {
         Some(user) if ok && !user.suspended => Ok(user),
-        _ => Err(AppError::BadCredentials),
+        _ => {
+            limits.login_failed(username, from);
+            Err(AppError::BadCredentials)
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub enum AppError {
         currency: Option<Currency>,
     },
     Unavailable,
+    /// Too many tries: 429 with `Retry-After` of this many seconds.
+    RateLimited(u64),
     Internal(anyhow::Error),
 }
 
@@ -57,6 +59,7 @@ impl AppError {
             AppError::Conflict { code, .. } => code,
             AppError::BidTooLow { .. } => "bid_too_low",
             AppError::Unavailable => "overloaded",
+            AppError::RateLimited(_) => "rate_limited",
             AppError::Internal(_) => "internal",
         }
     }
@@ -69,6 +72,15 @@ impl AppError {
                 currency: Some(site.clone()),
             },
             other => other,
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for the answers that say so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Unavailable => Some(2),
+            AppError::RateLimited(secs) => Some(*secs),
+            _ => None,
         }
     }
 
@@ -95,6 +107,9 @@ impl AppError {
                 message
             }
             AppError::Unavailable => "the server is busy; try again shortly".into(),
+            AppError::RateLimited(secs) => {
+                format!("too many tries; wait {secs} s and try again")
+            }
             AppError::Internal(_) => "something went wrong on our side".into(),
         }
     }
@@ -154,6 +169,7 @@ impl ResponseError for AppError {
             AppError::Field(_) | AppError::BidTooLow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -163,8 +179,8 @@ impl ResponseError for AppError {
             tracing::error!(error = ?e, "request failed");
         }
         let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, AppError::Unavailable) {
-            res.insert_header(("Retry-After", "2"));
+        if let Some(secs) = self.retry_after() {
+            res.insert_header(("Retry-After", secs.to_string()));
         }
         res.json(self.body())
     }
@@ -240,5 +256,11 @@ impl From<crate::store::users::CreateUserError> for AppError {
             },
             crate::store::users::CreateUserError::Db(e) => e.into(),
         }
+    }
+}
+
+impl From<crate::web::limits::Limited> for AppError {
+    fn from(l: crate::web::limits::Limited) -> Self {
+        AppError::RateLimited(l.0)
     }
 }

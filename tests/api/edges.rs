@@ -1,7 +1,8 @@
 //! Trust at the edges (issue: every input, every repeat, every attacker): typed amounts,
 //! the amount range, redirects after login.
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{Options, error_code, spawn_app, spawn_with};
+use gavel::web::limits::RateSettings;
 use reqwest::StatusCode;
 
 /// The bid form on a EUR site: people type commas. Nothing is ever guessed.
@@ -121,4 +122,184 @@ fn url_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Wrong passwords for one name run out (429 with Retry-After, page and API alike), and then
+/// even the right password waits: guessing costs time, not just hashes.
+#[actix_web::test]
+async fn failed_logins_are_limited_per_username() {
+    let app = with_real_limits().await;
+    app.user("bea", "bidder").await;
+    let wrong = serde_json::json!({"username": "bea", "password": "not her password"});
+    for n in 0..10 {
+        let res = app.post_json("/api/v1/tokens", None, wrong.clone()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "failure {n}");
+    }
+    let res = app.post_json("/api/v1/tokens", None, wrong.clone()).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "the 11th failure takes the last cell"
+    );
+    let res = app.post_json("/api/v1/tokens", None, wrong).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!(retry >= 1);
+    let (status, code, _) = error_code(res).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+
+    let right = serde_json::json!({"username": "BEA", "password": "correct horse"});
+    let res = app.post_json("/api/v1/tokens", None, right).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the name is limited, any case"
+    );
+
+    // The login page answers the same, as a page.
+    let browser = app.browser();
+    let res = app
+        .submit(
+            &browser,
+            "/login",
+            "/login",
+            &[("username", "bea"), ("password", "correct horse")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+/// One user's bids are limited (30 at once by default); other users bid on.
+#[actix_web::test]
+async fn bids_are_limited_per_user() {
+    let app = with_real_limits().await;
+    let (admin, seller, bea) = app.cast().await;
+    let bob = app.user("bob", "bidder").await;
+    let lot = app.open_lot(&seller, &admin, 100, None, 3600).await;
+    let mut limited = 0;
+    for n in 0..40 {
+        let res = app.bid(&bea, &lot, 100 + n * 100).await;
+        match res.status() {
+            StatusCode::CREATED => {}
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("bid {n}: {other}"),
+        }
+    }
+    assert!(limited >= 9, "a burst of 40 bids is limited: {limited}");
+    let lot_now = app.lot(&lot, None).await;
+    assert_eq!(
+        lot_now["bid_count"].as_i64(),
+        Some(40 - limited),
+        "a 429 places nothing"
+    );
+    let min = lot_now["min_next_bid_cents"].as_i64().expect("min");
+    assert_eq!(app.bid(&bob, &lot, min).await.status(), StatusCode::CREATED);
+}
+
+async fn with_real_limits() -> crate::helpers::TestApp {
+    spawn_with(Options {
+        rate_limits: RateSettings::default(),
+        ..Options::default()
+    })
+    .await
+}
+
+/// A burst of logins cannot pile up Argon2 hashes (19 MiB each): at most one per core runs,
+/// a bounded queue waits, the rest get 429. The real binary's memory is read before and after.
+#[actix_web::test]
+async fn a_login_burst_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut server = ServerProcess(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/g.db", dir.path().display()),
+            )
+            .env("RUST_LOG", "error")
+            .spawn()
+            .expect("gavel runs"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server started");
+    let pid = server.0.id();
+    let before = resident_kib(pid);
+    let mut tasks = Vec::new();
+    for n in 0..150 {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/tokens");
+        // Each name once, so the per-name limit does not answer for the hashing bound.
+        let body =
+            serde_json::json!({"username": format!("nobody{n}"), "password": "wrong password"});
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task").expect("answered"));
+    }
+    let after = resident_kib(pid);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::UNAUTHORIZED));
+    // Unbounded, 120 concurrent hashes took the server from 110 MB to 3.0 GB.
+    let grown_mib = after.saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 150,
+        "memory grew {grown_mib} MiB under a login burst"
+    );
+    let _ = server.0.kill();
+}
+
+/// Kills the server when the test ends, pass or fail.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A process's resident memory.
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -29,6 +29,8 @@ pub struct Options {
     pub stalled_after_secs: u64,
     /// Serve on this port (to restart "the same" server); 0 picks a free one.
     pub port: u16,
+    /// Off unless a test is about them: most tests register and bid far faster than a person.
+    pub rate_limits: gavel::web::limits::RateSettings,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             max_streams: None,
             port: 0,
             stalled_after_secs: 30,
+            rate_limits: gavel::web::limits::RateSettings::off(),
         }
     }
 }
@@ -75,6 +78,7 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
     settings.max_streams = options.max_streams;
     settings.stalled_after = Duration::from_secs(options.stalled_after_secs);
     settings.bind = format!("127.0.0.1:{}", options.port);
+    settings.rate_limits = options.rate_limits;
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store.clone();

@@ -9,6 +9,7 @@ use crate::store::Store;
 use crate::store::users::User;
 use crate::web::auth::ApiCaller;
 use crate::web::error::AppError;
+use crate::web::limits::RateLimits;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -261,6 +262,7 @@ async fn place_bid(
     house: web::Data<AuctionHouse>,
     hub: web::Data<std::sync::Arc<crate::live::Hub>>,
     settings: web::Data<Settings>,
+    limits: web::Data<RateLimits>,
     caller: ApiCaller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -268,6 +270,7 @@ async fn place_bid(
     let user = caller.require_role(Role::can_bid)?;
     let lot_id = parse_id(&path)?;
     let (amount, max) = parse_bid_amounts(&body)?;
+    limits.may_bid(user.id)?;
     let request = BidRequest {
         bidder: user.as_ref(),
         amount,

@@ -6,7 +6,9 @@ use crate::domain::{Password, Role, Username};
 use crate::store::Store;
 use crate::store::tokens::TokenKind;
 use crate::web::auth::{authenticate, hash_password};
+use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
+use crate::web::limits::RateLimits;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -23,9 +25,12 @@ fn user_json(user: &crate::store::users::User) -> Value {
 async fn register(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    limits: web::Data<RateLimits>,
+    client: ClientAddr,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     require_object(&body)?;
+    limits.may_register(client.0)?;
     let username = Username::parse(opt_str(&body, "username").unwrap_or(""))
         .map_err(|e| AppError::field("username", "invalid_username", e.to_string()))?;
     let password = Password::parse(opt_str(&body, "password").unwrap_or(""))
@@ -43,12 +48,14 @@ async fn register(
 async fn issue_token(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    limits: web::Data<RateLimits>,
+    client: ClientAddr,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     require_object(&body)?;
     let username = opt_str(&body, "username").unwrap_or("");
     let password = opt_str(&body, "password").unwrap_or("").to_owned();
-    let user = authenticate(&store, username, password).await?;
+    let user = authenticate(&store, &limits, client.0, username, password).await?;
     let token = store
         .issue_token(
             &user,

@@ -7,7 +7,9 @@ use crate::store::Store;
 use crate::store::tokens::TokenKind;
 use crate::store::users::User;
 use crate::web::auth::{SESSION_COOKIE, Viewer, authenticate, hash_password};
+use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
+use crate::web::limits::RateLimits;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -125,11 +127,21 @@ async fn login(
     req: HttpRequest,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    limits: web::Data<RateLimits>,
+    client: ClientAddr,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
     let next = safe_next(form.next.as_deref());
-    match authenticate(&store, &form.username, form.password.clone()).await {
+    match authenticate(
+        &store,
+        &limits,
+        client.0,
+        &form.username,
+        form.password.clone(),
+    )
+    .await
+    {
         Ok(user) => {
             let sep = if next.contains('?') { '&' } else { '?' };
             let location = if next == "/" {
@@ -175,9 +187,12 @@ async fn register(
     req: HttpRequest,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    limits: web::Data<RateLimits>,
+    client: ClientAddr,
     form: web::Form<RegisterForm>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
+    limits.may_register(client.0)?;
     let role_text = form.role.clone().unwrap_or_else(|| "bidder".into());
     let again = |status: StatusCode, error: String| {
         let page = RegisterPage {

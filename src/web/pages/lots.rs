@@ -11,6 +11,7 @@ use crate::web::api::lots::{is_privileged, visible};
 use crate::web::auth::Viewer;
 use crate::web::bids::place_bid;
 use crate::web::error::AppError;
+use crate::web::limits::RateLimits;
 use crate::web::view::{BidView, CardView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -173,6 +174,7 @@ async fn bid(
     settings: web::Data<Settings>,
     house: web::Data<AuctionHouse>,
     hub: web::Data<Arc<Hub>>,
+    limits: web::Data<RateLimits>,
     path: web::Path<String>,
     form: web::Form<BidForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -193,6 +195,14 @@ async fn bid(
     }
     if !user.role.can_bid() {
         let err = AppError::Forbidden("admins do not bid");
+        return if json {
+            Ok(err.error_response())
+        } else {
+            Err(err.into())
+        };
+    }
+    if let Err(limited) = limits.may_bid(user.id) {
+        let err = AppError::from(limited);
         return if json {
             Ok(err.error_response())
         } else {

@@ -165,6 +165,7 @@ impl ResponseError for PageError {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::CONFLICT => "That cannot be done now",
+            StatusCode::TOO_MANY_REQUESTS => "Slow down",
             s if s.is_server_error() => "Something went wrong",
             _ => "Please check your input",
         };
@@ -180,7 +181,14 @@ impl ResponseError for PageError {
             heading: heading.into(),
             message: self.0.message(),
         };
-        render(self.status_code(), &page)
+        let mut res = render(self.status_code(), &page);
+        if let Some(secs) = self.0.retry_after()
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        res
     }
 }
 
