@@ -143,6 +143,43 @@ impl Application {
         self.house.stop().await;
         served
     }
+
+    /// As `run_until_stopped`, and SIGTERM or SIGINT (Ctrl-C) stop it gracefully: no new
+    /// connections, streams ended cleanly, requests in flight answered (API.md §3a).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let (hub, handle) = (self.hub.clone(), self.handle());
+        let signals = tokio::spawn(async move {
+            if let Err(e) = stop_signal().await {
+                tracing::error!(error = %e, "cannot listen for stop signals");
+                return;
+            }
+            tracing::info!("stop signal: finishing requests, ending streams");
+            Application::shut_down(&hub, &handle).await;
+        });
+        let served = self.server.await;
+        signals.abort();
+        self.house.stop().await;
+        served
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 /// Keys quiet long enough to be full again are dropped now and then, so the limits' memory

@@ -94,7 +94,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .rsplit_once(':')
         .map_or("127.0.0.1", |(h, _)| h);
     tracing::info!("Gavel is serving on http://{host}:{}", app.port());
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
     Ok(())
 }
 

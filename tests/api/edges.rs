@@ -215,34 +215,9 @@ async fn with_real_limits() -> crate::helpers::TestApp {
 /// a bounded queue waits, the rest get 429. The real binary's memory is read before and after.
 #[actix_web::test]
 async fn a_login_burst_keeps_memory_bounded() {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut server = ServerProcess(
-        std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/g.db", dir.path().display()),
-            )
-            .env("RUST_LOG", "error")
-            .spawn()
-            .expect("gavel runs"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server started");
-    let pid = server.0.id();
+    let server = crate::helpers::ServerProcess::start(&[]).await;
+    let (base, client) = (server.base.clone(), reqwest::Client::new());
+    let pid = server.child.id();
     let before = resident_kib(pid);
     let mut tasks = Vec::new();
     for n in 0..150 {
@@ -278,17 +253,6 @@ async fn a_login_burst_keeps_memory_bounded() {
         grown_mib < 150,
         "memory grew {grown_mib} MiB under a login burst"
     );
-    let _ = server.0.kill();
-}
-
-/// Kills the server when the test ends, pass or fail.
-struct ServerProcess(std::process::Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A process's resident memory.

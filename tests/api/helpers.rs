@@ -335,3 +335,55 @@ pub async fn error_code(res: Response) -> (StatusCode, String, Value) {
     );
     (status, code, body)
 }
+
+/// The real binary on a free port with a fresh database; killed when dropped, pass or fail.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    pub db_url: String,
+    _dir: TempDir,
+}
+
+impl ServerProcess {
+    pub async fn start(env: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().expect("dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let db_url = format!("sqlite://{}/g.db", dir.path().display());
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", &db_url)
+            .env("RUST_LOG", "error")
+            .envs(env.iter().copied())
+            .spawn()
+            .expect("gavel runs");
+        let server = ServerProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            db_url,
+            _dir: dir,
+        };
+        let client = Client::new();
+        for _ in 0..150 {
+            if client
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not start");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

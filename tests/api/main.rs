@@ -12,4 +12,5 @@ mod live;
 mod load;
 mod lots;
 mod pages;
+mod shutdown;
 mod sse;
