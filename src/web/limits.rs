@@ -186,14 +186,9 @@ impl<K: Hash + Eq + Clone> FailureLimit<K> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limited(pub u64);
 
+/// The wait in whole seconds, rounded up, and never 0 (a client must wait for something).
 fn limited(wait: Duration) -> Limited {
-    Limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max_one()
-}
-
-impl Limited {
-    fn max_one(self) -> Limited {
-        Limited(self.0.max(1))
-    }
+    Limited((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
 }
 
 /// Every limit of the site, shared by all workers.

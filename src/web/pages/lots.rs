@@ -186,28 +186,22 @@ async fn bid(
         }
         return Ok(see_other(&format!("/login?next=/lots/{id}")));
     };
-    if let Err(e) = check_csrf(&req, &form.csrf) {
-        return if json {
-            Ok(e.0.error_response())
+    // A script (Accept: application/json) gets the API's error; a browser gets the page.
+    let refuse = |err: AppError| {
+        if json {
+            Ok(err.error_response())
         } else {
-            Err(e)
-        };
+            Err(PageError(err))
+        }
+    };
+    if let Err(e) = check_csrf(&req, &form.csrf) {
+        return refuse(e.0);
     }
     if !user.role.can_bid() {
-        let err = AppError::Forbidden("admins do not bid");
-        return if json {
-            Ok(err.error_response())
-        } else {
-            Err(err.into())
-        };
+        return refuse(AppError::Forbidden("admins do not bid"));
     }
     if let Err(limited) = limits.may_bid(user.id) {
-        let err = AppError::from(limited);
-        return if json {
-            Ok(err.error_response())
-        } else {
-            Err(err.into())
-        };
+        return refuse(limited.into());
     }
     let refused = |status: StatusCode, message: String| {
         lot_page(
