@@ -118,6 +118,20 @@ impl NewLot {
                 "the title must be 1 to 200 characters",
             ));
         }
+        if !super::text::is_clean_line(title) {
+            return Err(FieldError::new(
+                "title",
+                "invalid_title",
+                "the title may not hold control or text-direction characters",
+            ));
+        }
+        if !super::text::is_clean_lines(description) {
+            return Err(FieldError::new(
+                "description",
+                "invalid_description",
+                "the description may not hold control or text-direction characters",
+            ));
+        }
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(FieldError::new(
                 "description",

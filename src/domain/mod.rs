@@ -4,6 +4,7 @@ pub mod increment;
 pub mod json;
 pub mod lot;
 pub mod money;
+pub mod text;
 pub mod user;
 
 pub use lot::{

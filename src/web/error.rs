@@ -21,6 +21,14 @@ pub enum AppError {
     TooLarge,
     /// A field that does not meet its rules: 422 with the field's code.
     Field(FieldError),
+    /// A JSON field of the wrong type (its path, e.g. `role`): 422 with the field's code.
+    WrongType {
+        field: String,
+        code: &'static str,
+        message: String,
+    },
+    /// The route exists but not for this method: 405 with `Allow`.
+    MethodNotAllowed(String),
     Conflict {
         code: &'static str,
         message: String,
@@ -56,6 +64,8 @@ impl AppError {
             AppError::InvalidAmount(_) => "invalid_amount",
             AppError::TooLarge => "too_large",
             AppError::Field(f) => f.code,
+            AppError::WrongType { code, .. } => code,
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict { code, .. } => code,
             AppError::BidTooLow { .. } => "bid_too_low",
             AppError::Unavailable => "overloaded",
@@ -95,6 +105,8 @@ impl AppError {
             AppError::InvalidAmount(why) => why.clone(),
             AppError::TooLarge => "the request body is larger than 64 KiB".into(),
             AppError::Field(f) => f.message.clone(),
+            AppError::WrongType { message, .. } => message.clone(),
+            AppError::MethodNotAllowed(allow) => format!("this address answers {allow}"),
             AppError::Conflict { message, .. } => message.clone(),
             AppError::BidTooLow { min_next, currency } => {
                 let mut message = String::with_capacity(64);
@@ -116,11 +128,12 @@ impl AppError {
 
     /// The body of API.md §3, serialized straight from its parts (no `Value` in between: on a
     /// hot lot, most requests are refused bids).
-    fn body(&self) -> ErrorBody {
+    fn body(&self) -> ErrorBody<'_> {
         let (mut min_next_bid_cents, mut field) = (None, None);
         match self {
             AppError::BidTooLow { min_next, .. } => min_next_bid_cents = Some(min_next.get()),
             AppError::Field(f) => field = Some(f.field),
+            AppError::WrongType { field: f, .. } => field = Some(f.as_str()),
             _ => {}
         }
         ErrorBody {
@@ -135,18 +148,18 @@ impl AppError {
 }
 
 #[derive(Serialize)]
-struct ErrorBody {
-    error: ErrorFields,
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
 }
 
 #[derive(Serialize)]
-struct ErrorFields {
+struct ErrorFields<'a> {
     code: &'static str,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     min_next_bid_cents: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'static str>,
+    field: Option<&'a str>,
 }
 
 impl fmt::Display for AppError {
@@ -166,7 +179,10 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::InvalidJson(_) | AppError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Field(_) | AppError::BidTooLow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Field(_) | AppError::WrongType { .. } | AppError::BidTooLow { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -181,6 +197,9 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(self.status_code());
         if let Some(secs) = self.retry_after() {
             res.insert_header(("Retry-After", secs.to_string()));
+        }
+        if let AppError::MethodNotAllowed(allow) = self {
+            res.insert_header(("Allow", allow.as_str()));
         }
         res.json(self.body())
     }

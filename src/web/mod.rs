@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod error;
 pub mod limits;
 pub mod pages;
+pub mod routes;
 mod telemetry;
 pub mod view;
 
@@ -18,16 +19,12 @@ use actix_web::{HttpResponse, web};
 /// Every route of the site.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The API first: bids are the hot path, and the router tries patterns in order.
-    cfg.configure(api::routes)
-        .route("/healthz", web::get().to(healthz))
-        .route("/static/{name}", web::get().to(assets::serve))
-        .configure(crate::live::routes)
-        .configure(pages::routes);
+    cfg.configure(api::routes).configure(pages::routes);
 }
 
 pub use telemetry::trace_requests;
 
-async fn healthz(store: web::Data<Store>) -> HttpResponse {
+pub(crate) async fn healthz(store: web::Data<Store>) -> HttpResponse {
     if store.ping().await {
         HttpResponse::Ok().content_type("text/plain").body("ok")
     } else {

@@ -1,7 +1,9 @@
 //! Integration tests: the real server on a free port, a fresh SQLite file, a real HTTP client.
 //! One binary so everything links once.
 
+mod access;
 mod accounts;
+mod bad_input;
 mod bidding;
 mod browser;
 mod closing;

@@ -1,6 +1,6 @@
 //! Lots and bids.
 
-use super::{opt_int, opt_str, require_object};
+use super::{Body, OptionalBody};
 use crate::auction::AuctionHouse;
 use crate::config::Settings;
 use crate::domain::json::{BidJson, LotJson, NameJson};
@@ -12,30 +12,8 @@ use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    // One scope per lot: the router matches the `{id}` pattern once, then plain suffixes.
-    cfg.service(
-        web::resource("/lots")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(
-        web::scope("/lots/{id}")
-            .route("", web::get().to(show))
-            .route("/approve", web::post().to(approve))
-            .route("/reject", web::post().to(reject))
-            .route("/close", web::post().to(close))
-            .route("/cancel", web::post().to(cancel))
-            .service(
-                web::resource("/bids")
-                    .route(web::post().to(place_bid))
-                    .route(web::get().to(bids)),
-            ),
-    );
-}
 
 /// Whether the user sees the lot's private fields (reserve, reject reason).
 pub fn is_privileged(lot: &Lot, user: Option<&User>) -> bool {
@@ -62,12 +40,12 @@ fn parse_id(raw: &str) -> Result<Uuid, AppError> {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
 }
 
 #[tracing::instrument(skip_all)]
-async fn list(
+pub(crate) async fn list(
     store: web::Data<Store>,
     caller: ApiCaller,
     query: web::Query<ListQuery>,
@@ -105,7 +83,7 @@ async fn load_visible(store: &Store, id: &str, user: Option<&User>) -> Result<Lo
 
 /// An open lot comes from the house's view, like its page: it shows only what is durable.
 #[tracing::instrument(skip_all)]
-async fn show(
+pub(crate) async fn show(
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
@@ -120,55 +98,42 @@ async fn show(
     Ok(HttpResponse::Ok().json(lot_json(&lot, user.as_ref())))
 }
 
-/// Reads a money field: absent is `None`; anything but a positive whole number in range is a 422.
-fn money_field(
-    body: &Value,
-    name: &'static str,
-    code: &'static str,
-) -> Result<Option<Result<Cents, crate::domain::money::MoneyError>>, AppError> {
-    match opt_int(body, name) {
-        Ok(None) => Ok(None),
-        Ok(Some(c)) => Ok(Some(Cents::new(c))),
-        Err(()) => Err(AppError::field(
-            name,
-            code,
-            format!("{name} must be a whole number of cents"),
-        )),
-    }
+/// An offer as the API takes it: amounts in whole cents, the duration in seconds.
+#[derive(Deserialize)]
+pub(crate) struct OfferBody {
+    title: Option<String>,
+    description: Option<String>,
+    starting_price_cents: Option<i64>,
+    reserve_cents: Option<i64>,
+    duration_secs: Option<i64>,
 }
 
 #[tracing::instrument(skip_all)]
-async fn create(
+pub(crate) async fn create(
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
-    body: web::Json<Value>,
+    Body(body): Body<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let user = caller.require_role(Role::can_sell)?;
-    require_object(&body)?;
-    let starting = money_field(&body, "starting_price_cents", "invalid_starting_price")?
-        .ok_or_else(|| {
-            AppError::field(
-                "starting_price_cents",
-                "invalid_starting_price",
-                "starting_price_cents is required",
-            )
-        })?;
-    let reserve = money_field(&body, "reserve_cents", "invalid_reserve")?;
-    let duration = opt_int(&body, "duration_secs")
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            AppError::field(
-                "duration_secs",
-                "invalid_duration",
-                "duration_secs must be a whole number of seconds",
-            )
-        })?;
+    let starting = body.starting_price_cents.ok_or_else(|| {
+        AppError::field(
+            "starting_price_cents",
+            "invalid_starting_price",
+            "starting_price_cents is required",
+        )
+    })?;
+    let duration = body.duration_secs.ok_or_else(|| {
+        AppError::field(
+            "duration_secs",
+            "invalid_duration",
+            "duration_secs must be a whole number of seconds",
+        )
+    })?;
     let offer = NewLot::parse(
-        opt_str(&body, "title").unwrap_or(""),
-        opt_str(&body, "description").unwrap_or(""),
-        starting,
-        reserve,
+        body.title.as_deref().unwrap_or(""),
+        body.description.as_deref().unwrap_or(""),
+        Cents::new(starting),
+        body.reserve_cents.map(Cents::new),
         duration,
     )
     .map_err(AppError::Field)?;
@@ -186,7 +151,7 @@ async fn admin_action(
     Ok(HttpResponse::Ok().json(lot_json(&lot, Some(&user))))
 }
 
-async fn approve(
+pub(crate) async fn approve(
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     path: web::Path<String>,
@@ -194,7 +159,7 @@ async fn approve(
     admin_action(caller, &path, async |id| house.approve(id).await).await
 }
 
-async fn close(
+pub(crate) async fn close(
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     path: web::Path<String>,
@@ -202,7 +167,7 @@ async fn close(
     admin_action(caller, &path, async |id| house.close(id).await).await
 }
 
-async fn cancel(
+pub(crate) async fn cancel(
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     path: web::Path<String>,
@@ -210,19 +175,30 @@ async fn cancel(
     admin_action(caller, &path, async |id| house.cancel(id).await).await
 }
 
-async fn reject(
+#[derive(Deserialize)]
+pub(crate) struct RejectBody {
+    reason: Option<String>,
+}
+
+pub(crate) async fn reject(
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     path: web::Path<String>,
-    body: Option<web::Json<Value>>,
+    OptionalBody(body): OptionalBody<RejectBody>,
 ) -> Result<HttpResponse, AppError> {
     let user = caller.require_role(|r| r == Role::Admin)?;
     let reason = body
-        .as_ref()
-        .and_then(|b| opt_str(b, "reason"))
-        .unwrap_or("")
+        .and_then(|b| b.reason)
+        .unwrap_or_default()
         .trim()
         .to_owned();
+    if !crate::domain::text::is_clean_lines(&reason) {
+        return Err(AppError::field(
+            "reason",
+            "invalid_reason",
+            "the reason may not hold control or text-direction characters",
+        ));
+    }
     if reason.chars().count() > MAX_REASON_CHARS {
         return Err(AppError::field(
             "reason",
@@ -234,42 +210,43 @@ async fn reject(
     Ok(HttpResponse::Ok().json(lot_json(&lot, Some(&user))))
 }
 
-/// Parses a bid body: amounts must be positive whole numbers of cents.
-fn parse_bid_amounts(body: &Value) -> Result<(Cents, Option<Cents>), AppError> {
-    require_object(body)?;
-    let amount = match body.get("amount_cents") {
-        Some(v) => v.as_i64().ok_or_else(|| {
-            AppError::InvalidAmount("amount_cents must be a whole number of cents".into())
-        })?,
-        None => return Err(AppError::InvalidAmount("amount_cents is required".into())),
-    };
+#[derive(Deserialize)]
+pub(crate) struct BidBody {
+    amount_cents: Option<i64>,
+    max_cents: Option<i64>,
+}
+
+/// A bid's amounts: positive whole numbers of cents.
+fn bid_amounts(body: &BidBody) -> Result<(Cents, Option<Cents>), AppError> {
+    let amount = body
+        .amount_cents
+        .ok_or_else(|| AppError::InvalidAmount("amount_cents is required".into()))?;
     let amount =
         Cents::new(amount).map_err(|e| AppError::InvalidAmount(format!("amount_cents: {e}")))?;
     // Proxy bidding is not built yet: say so rather than store a maximum nobody acts on.
-    if !matches!(body.get("max_cents"), None | Some(Value::Null)) {
+    if body.max_cents.is_some() {
         return Err(AppError::field(
             "max_cents",
             "proxy_unavailable",
             "proxy bidding (max_cents) is not available yet; bid an amount",
         ));
     }
-    let max = None;
-    Ok((amount, max))
+    Ok((amount, None))
 }
 
 #[tracing::instrument(skip_all)]
-async fn place_bid(
+pub(crate) async fn place_bid(
     house: web::Data<AuctionHouse>,
     hub: web::Data<std::sync::Arc<crate::live::Hub>>,
     settings: web::Data<Settings>,
     limits: web::Data<RateLimits>,
     caller: ApiCaller,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    Body(body): Body<BidBody>,
 ) -> Result<HttpResponse, AppError> {
     let user = caller.require_role(Role::can_bid)?;
     let lot_id = parse_id(&path)?;
-    let (amount, max) = parse_bid_amounts(&body)?;
+    let (amount, max) = bid_amounts(&body)?;
     limits.may_bid(user.id)?;
     let request = BidRequest {
         bidder: user.as_ref(),
@@ -283,12 +260,12 @@ async fn place_bid(
 }
 
 #[derive(Deserialize)]
-struct BidsQuery {
+pub(crate) struct BidsQuery {
     limit: Option<i64>,
 }
 
 #[tracing::instrument(skip_all)]
-async fn bids(
+pub(crate) async fn bids(
     store: web::Data<Store>,
     caller: ApiCaller,
     path: web::Path<String>,

@@ -1,12 +1,14 @@
 //! The JSON API under /api/v1 (API.md §2, §3).
 
+mod body;
 pub mod lots;
-mod users;
+pub(crate) mod users;
+
+pub use body::{Body, OptionalBody};
 
 use super::error::AppError;
 use actix_web::error::JsonPayloadError;
-use actix_web::web;
-use serde_json::Value;
+use actix_web::{Route, web};
 
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -17,8 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::QueryConfig::default().error_handler(|err, _req| {
                 AppError::field("query", "invalid_query", err.to_string()).into()
             }))
-            .configure(users::routes)
-            .configure(lots::routes)
+            .configure(super::routes::register_api)
             .default_service(web::to(|| async { Err::<String, _>(AppError::NotFound) })),
     );
 }
@@ -39,25 +40,11 @@ fn json_config() -> web::JsonConfig {
         })
 }
 
-/// A body field that must be a string if present.
-fn opt_str<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
-    body.get(name).and_then(Value::as_str)
-}
-
-/// A body field that, if present and not null, must be a whole number.
-fn opt_int(body: &Value, name: &str) -> Result<Option<i64>, ()> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or(()),
-    }
-}
-
-fn require_object(body: &Value) -> Result<(), AppError> {
-    if body.is_object() {
-        Ok(())
-    } else {
-        Err(AppError::InvalidJson(
-            "the body must be a JSON object".into(),
-        ))
-    }
+/// The answer for a method a resource does not serve: 405 in the §3 shape, with `Allow`.
+pub fn refuse_method(allowed: &[&str]) -> Route {
+    let allow = allowed.join(", ");
+    web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<String, _>(AppError::MethodNotAllowed(allow)) }
+    })
 }

@@ -16,15 +16,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(login_page))
-        .route("/login", web::post().to(login))
-        .route("/register", web::get().to(register_page))
-        .route("/register", web::post().to(register))
-        .route("/logout", web::get().to(logout_page))
-        .route("/logout", web::post().to(logout));
-}
-
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -50,7 +41,7 @@ struct LogoutPage {
 }
 
 #[derive(Deserialize)]
-struct NextQuery {
+pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
@@ -70,7 +61,11 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(req: HttpRequest, viewer: Viewer, q: web::Query<NextQuery>) -> HttpResponse {
+pub(crate) async fn login_page(
+    req: HttpRequest,
+    viewer: Viewer,
+    q: web::Query<NextQuery>,
+) -> HttpResponse {
     let page = LoginPage {
         layout: Layout::new(&req, viewer.0.as_ref(), "Log in"),
         error: String::new(),
@@ -81,7 +76,7 @@ async fn login_page(req: HttpRequest, viewer: Viewer, q: web::Query<NextQuery>) 
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub(crate) struct LoginForm {
     #[serde(default)]
     csrf: String,
     username: String,
@@ -123,7 +118,7 @@ async fn start_session(
         .finish())
 }
 
-async fn login(
+pub(crate) async fn login(
     req: HttpRequest,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
@@ -164,7 +159,7 @@ async fn login(
     }
 }
 
-async fn register_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
+pub(crate) async fn register_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
     let page = RegisterPage {
         layout: Layout::new(&req, viewer.0.as_ref(), "Register"),
         error: String::new(),
@@ -175,7 +170,7 @@ async fn register_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
-struct RegisterForm {
+pub(crate) struct RegisterForm {
     #[serde(default)]
     csrf: String,
     username: String,
@@ -183,7 +178,7 @@ struct RegisterForm {
     role: Option<String>,
 }
 
-async fn register(
+pub(crate) async fn register(
     req: HttpRequest,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
@@ -243,7 +238,7 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-async fn logout_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
+pub(crate) async fn logout_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
     let page = LogoutPage {
         layout: Layout::new(&req, viewer.0.as_ref(), "Log out"),
     };
@@ -251,12 +246,12 @@ async fn logout_page(req: HttpRequest, viewer: Viewer) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
-struct CsrfOnly {
+pub(crate) struct CsrfOnly {
     #[serde(default)]
     csrf: String,
 }
 
-async fn logout(
+pub(crate) async fn logout(
     req: HttpRequest,
     store: web::Data<Store>,
     form: web::Form<CsrfOnly>,

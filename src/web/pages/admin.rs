@@ -15,11 +15,6 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(admin_page))
-        .route("/admin/lots/{id}/{action}", web::post().to(act));
-}
-
 #[derive(Template)]
 #[template(path = "admin.html")]
 struct AdminPage {
@@ -29,7 +24,7 @@ struct AdminPage {
     closed: Vec<LotView>,
 }
 
-async fn admin_page(
+pub(crate) async fn admin_page(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
@@ -52,13 +47,13 @@ async fn admin_page(
 }
 
 #[derive(Deserialize)]
-struct ActionForm {
+pub(crate) struct ActionForm {
     #[serde(default)]
     csrf: String,
     reason: Option<String>,
 }
 
-async fn act(
+pub(crate) async fn act(
     req: HttpRequest,
     viewer: Viewer,
     house: web::Data<AuctionHouse>,
@@ -73,7 +68,10 @@ async fn act(
         "approve" => house.approve(id).await.map(|_| "approved")?,
         "reject" => {
             let reason = form.reason.clone().unwrap_or_default();
-            if reason.trim().is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            if reason.trim().is_empty()
+                || reason.chars().count() > MAX_REASON_CHARS
+                || !crate::domain::text::is_clean_lines(&reason)
+            {
                 return Err(AppError::field(
                     "reason",
                     "invalid_reason",

@@ -23,12 +23,6 @@ use uuid::Uuid;
 /// How many bids a lot page lists.
 const HISTORY_LEN: i64 = 100;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index))
-        .route("/lots/{id}", web::get().to(show))
-        .route("/lots/{id}/bid", web::post().to(bid));
-}
-
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage {
@@ -38,7 +32,7 @@ struct IndexPage {
     cursor: i64,
 }
 
-async fn index(
+pub(crate) async fn index(
     req: HttpRequest,
     viewer: Viewer,
     settings: web::Data<Settings>,
@@ -139,7 +133,7 @@ async fn lot_page(
     Ok(render(status, &page))
 }
 
-async fn show(
+pub(crate) async fn show(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
@@ -152,7 +146,7 @@ async fn show(
 }
 
 #[derive(Deserialize)]
-struct BidForm {
+pub(crate) struct BidForm {
     #[serde(default)]
     csrf: String,
     amount: String,
@@ -167,7 +161,7 @@ fn wants_json(req: &HttpRequest) -> bool {
 }
 
 #[expect(clippy::too_many_arguments, reason = "one extractor each")]
-async fn bid(
+pub(crate) async fn bid(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,

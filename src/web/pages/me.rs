@@ -1,18 +1,13 @@
-//! A bidder's own page: their bids, the lots they lead and the lots they won.
+//! A user's own page: their bids, the lots they lead and won, their sessions and tokens.
 
-use super::{Layout, PageError, render, require_role};
+use super::{Layout, PageError, render};
 use crate::config::Settings;
-use crate::domain::Role;
 use crate::store::Store;
 use crate::web::auth::Viewer;
 use crate::web::view::{BidView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(me_page));
-}
 
 #[derive(Template)]
 #[template(path = "me.html")]
@@ -23,13 +18,13 @@ struct MePage {
     won: Vec<LotView>,
 }
 
-async fn me_page(
+pub(crate) async fn me_page(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, PageError> {
-    let user = require_role(viewer, Role::can_bid)?;
+    let user = viewer.require()?;
     let now = settings.clock.now();
     let view = |lots: Vec<crate::domain::Lot>| {
         lots.iter()

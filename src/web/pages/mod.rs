@@ -1,10 +1,10 @@
 //! Server-rendered pages (API.md §5): every action is a form that posts and redirects.
 
-mod accounts;
-mod admin;
-mod lots;
-mod me;
-mod sell;
+pub(crate) mod accounts;
+pub(crate) mod admin;
+pub(crate) mod lots;
+pub(crate) mod me;
+pub(crate) mod sell;
 
 use super::auth::Viewer;
 use super::csrf;
@@ -21,14 +21,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::FormConfig::default()
             .limit(super::api::MAX_BODY)
             .error_handler(|err, _req| {
-                PageError(AppError::field("form", "invalid_form", err.to_string())).into()
+                let mapped = match err {
+                    actix_web::error::UrlencodedError::Overflow { .. } => AppError::TooLarge,
+                    other => AppError::field("form", "invalid_form", other.to_string()),
+                };
+                PageError(mapped).into()
             }),
     )
-    .configure(accounts::routes)
-    .configure(lots::routes)
-    .configure(sell::routes)
-    .configure(admin::routes)
-    .configure(me::routes);
+    .app_data(web::QueryConfig::default().error_handler(|err, req| {
+        let error = AppError::field("query", "invalid_query", err.to_string());
+        // Streams and polls beside the pages are read by scripts: they get the JSON shape.
+        if wants_html(req) {
+            PageError(error).into()
+        } else {
+            error.into()
+        }
+    }))
+    .configure(super::routes::register_site);
+}
+
+fn wants_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The page for a method a resource does not serve: 405 with `Allow`.
+pub fn refuse_method(allowed: &[&str]) -> actix_web::Route {
+    let allow = allowed.join(", ");
+    web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(PageError(AppError::MethodNotAllowed(allow))) }
+    })
 }
 
 pub struct NavUser {
@@ -163,6 +188,8 @@ impl ResponseError for PageError {
         }
         let heading = match self.status_code() {
             StatusCode::NOT_FOUND => "Not found",
+            StatusCode::METHOD_NOT_ALLOWED => "Not available this way",
+            StatusCode::PAYLOAD_TOO_LARGE => "Too much to send",
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::CONFLICT => "That cannot be done now",
             StatusCode::TOO_MANY_REQUESTS => "Slow down",
@@ -182,6 +209,12 @@ impl ResponseError for PageError {
             message: self.0.message(),
         };
         let mut res = render(self.status_code(), &page);
+        if let AppError::MethodNotAllowed(allow) = &self.0
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow)
+        {
+            res.headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
         if let Some(secs) = self.0.retry_after()
             && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
         {

@@ -14,11 +14,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sell", web::get().to(sell_page))
-        .route("/sell", web::post().to(submit));
-}
-
 const DURATIONS: [(i64, &str); 8] = [
     (120, "2 minutes"),
     (600, "10 minutes"),
@@ -31,7 +26,7 @@ const DURATIONS: [(i64, &str); 8] = [
 ];
 
 #[derive(Deserialize, Default)]
-struct OfferForm {
+pub(crate) struct OfferForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -80,7 +75,7 @@ async fn page(
     Ok(render(status, &page))
 }
 
-async fn sell_page(
+pub(crate) async fn sell_page(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
@@ -103,7 +98,7 @@ async fn sell_page(
     .await
 }
 
-async fn submit(
+pub(crate) async fn submit(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,

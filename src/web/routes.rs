@@ -1,0 +1,89 @@
+//! Every route of the site in one list, with who may call it. The router is built from these
+//! lists, and the authorization test walks them, so no route exists without its row.
+
+use super::api::{lots as api_lots, users as api_users};
+use super::pages::{accounts, admin, lots, me, sell};
+use crate::live::{metrics, poll, stream};
+
+/// Who may call an endpoint. Handlers enforce it; the authorization table checks each one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    SignedIn,
+    /// A bidder or seller, on a lot that is not their own.
+    Bidder,
+    Seller,
+    Admin,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    pub method: &'static str,
+    /// The full path pattern, e.g. `/api/v1/lots/{id}`.
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Declares a list of endpoints and the function that registers them: one resource per path,
+/// whose other methods get 405 with `Allow` from `$refuse`.
+macro_rules! endpoints {
+    ($list:ident, $register:ident, $prefix:literal, $refuse:path;
+     $( $path:literal => { $( $method:ident $handler:path : $access:ident ),+ $(,)? } ),+ $(,)?) => {
+        pub const $list: &[Endpoint] = &[
+            $( $( Endpoint {
+                method: stringify!($method),
+                path: concat!($prefix, $path),
+                access: Access::$access,
+            }, )+ )+
+        ];
+
+        pub fn $register(cfg: &mut actix_web::web::ServiceConfig) {
+            use actix_web::http::Method;
+            $(
+                cfg.service(
+                    actix_web::web::resource($path)
+                        $( .route(actix_web::web::method(Method::$method).to($handler)) )+
+                        .default_service($refuse(&[$( stringify!($method) ),+])),
+                );
+            )+
+        }
+    };
+}
+
+endpoints! { API, register_api, "/api/v1", super::api::refuse_method;
+    "/users" => { POST api_users::register: Anyone },
+    "/tokens" => { POST api_users::issue_token: Anyone },
+    "/tokens/current" => { DELETE api_users::revoke_token: SignedIn },
+    "/lots" => { GET api_lots::list: Anyone, POST api_lots::create: Seller },
+    "/lots/{id}" => { GET api_lots::show: Anyone },
+    "/lots/{id}/approve" => { POST api_lots::approve: Admin },
+    "/lots/{id}/reject" => { POST api_lots::reject: Admin },
+    "/lots/{id}/close" => { POST api_lots::close: Admin },
+    "/lots/{id}/cancel" => { POST api_lots::cancel: Admin },
+    "/lots/{id}/bids" => { POST api_lots::place_bid: Bidder, GET api_lots::bids: Anyone },
+}
+
+endpoints! { SITE, register_site, "", super::pages::refuse_method;
+    "/healthz" => { GET super::healthz: Anyone },
+    "/static/{name}" => { GET super::assets::serve: Anyone },
+    "/events" => { GET stream::site_events: Anyone },
+    "/lots/{id}/events" => { GET stream::lot_events: Anyone },
+    "/poll" => { GET poll::site_poll: Anyone },
+    "/lots/{id}/poll" => { GET poll::lot_poll: Anyone },
+    "/metrics" => { GET metrics::serve: Anyone },
+    "/" => { GET lots::index: Anyone },
+    "/lots/{id}" => { GET lots::show: Anyone },
+    "/lots/{id}/bid" => { POST lots::bid: Bidder },
+    "/login" => { GET accounts::login_page: Anyone, POST accounts::login: Anyone },
+    "/register" => { GET accounts::register_page: Anyone, POST accounts::register: Anyone },
+    "/logout" => { GET accounts::logout_page: Anyone, POST accounts::logout: Anyone },
+    "/sell" => { GET sell::sell_page: Seller, POST sell::submit: Seller },
+    "/admin" => { GET admin::admin_page: Admin },
+    "/admin/lots/{id}/{action}" => { POST admin::act: Admin },
+    "/me" => { GET me::me_page: SignedIn },
+}
+
+/// Every endpoint, API and site.
+pub fn all() -> impl Iterator<Item = &'static Endpoint> {
+    API.iter().chain(SITE.iter())
+}
