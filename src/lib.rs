@@ -52,7 +52,10 @@ impl Application {
     /// Opens the database, starts the auction house and binds the listener (port 0 works).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = Store::open(&settings.database_url).await?;
-        let purged = store.purge_expired_tokens(settings.clock.now()).await?;
+        let purged = store.purge_expired_tokens(settings.clock.now()).await?
+            + store
+                .purge_old_idempotency_keys(settings.clock.now())
+                .await?;
         if purged > 0 {
             tracing::info!(purged, "expired sessions and tokens removed");
         }
@@ -92,6 +95,7 @@ impl Application {
             )),
         );
         spawn_forgetting_idle_limits(data.4.clone().into_inner());
+        spawn_purging_expired(store.clone(), settings.clock.clone());
         let stalled_after = settings.stalled_after;
         let server = HttpServer::new(move || {
             App::new()
@@ -190,6 +194,25 @@ fn spawn_forgetting_idle_limits(limits: Arc<web::limits::RateLimits>) {
         loop {
             every.tick().await;
             limits.forget_idle();
+        }
+    });
+}
+
+/// Expired sessions, tokens and idempotency keys leave the database hourly, not only at start.
+fn spawn_purging_expired(store: Store, clock: crate::clock::Clock) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let now = clock.now();
+            let purged = (
+                store.purge_expired_tokens(now).await,
+                store.purge_old_idempotency_keys(now).await,
+            );
+            if let (Err(e), _) | (_, Err(e)) = purged {
+                tracing::warn!(error = %e, "purging expired credentials and keys failed");
+            }
         }
     });
 }

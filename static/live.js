@@ -202,6 +202,11 @@
   if (forced === "longpoll" || !window.EventSource) startPolling(); else startStream();
   window.addEventListener("pagehide", function () { stopped = true; if (es) es.close(); });
 
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
   // The bid form posts with fetch and shows a refusal inline; without JavaScript it posts normally.
   var form = document.getElementById("bid-form");
   if (form && window.fetch) {
@@ -218,6 +223,10 @@
       }).then(function (r) {
         return r.json().then(function (data) { return { ok: r.ok, data: data }; });
       }).then(function (res) {
+        // Answered: the next bid is a new request. (After a lost connection the key stays, so
+        // sending again cannot place the bid twice.)
+        var key = form.elements.idempotency_key;
+        if (key) key.defaultValue = key.value = newKey();
         if (res.ok) {
           if (err) { err.hidden = true; err.textContent = ""; }
           form.reset();

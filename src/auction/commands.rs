@@ -1,7 +1,9 @@
 //! What the house is asked to do, and what it answers.
 
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::lot::StateError;
 use crate::domain::{AcceptedBid, BidRejected, BidRequest, Lot, NewLot, UserRef};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -17,6 +19,8 @@ pub enum HouseError {
     Unavailable,
     #[error("the change could not be stored")]
     Store,
+    #[error("this idempotency key was used for a different request")]
+    KeyReused,
 }
 
 /// An accepted bid, as committed.
@@ -25,6 +29,8 @@ pub struct BidReceipt {
     pub bid: AcceptedBid,
     pub event_id: i64,
     pub lot: Lot,
+    /// For a retry under the same idempotency key: the first answer's body, to send again.
+    pub replayed: Option<Arc<str>>,
 }
 
 pub type Reply<T> = oneshot::Sender<Result<T, HouseError>>;
@@ -50,6 +56,7 @@ pub enum Command {
     Bid {
         lot_id: Uuid,
         request: BidRequest,
+        key: Option<IdempotencyKey>,
         reply: Reply<BidReceipt>,
     },
     /// Finish what is queued before it, then stop; answered once stopped.

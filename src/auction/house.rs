@@ -5,12 +5,14 @@
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
 use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
+use super::keys::{KeyLedger, Seen};
 use super::minimums::{AppliedMinimums, Claim};
 use super::open_lots::OpenLots;
 use super::schedule::Schedule;
 use super::stats::HouseStats;
 use crate::clock::Clock;
-use crate::domain::json::{BidJson, EventJson, LotJson};
+use crate::domain::idempotency::{IdempotencyKey, bid_fingerprint};
+use crate::domain::json::{BidJson, EventJson, LotJson, ReceiptJson};
 use crate::domain::{
     AcceptedBid, BidRejected, BidRequest, Change, Lot, LotStatus, NewLot, Time, UserRef,
 };
@@ -82,6 +84,7 @@ impl AuctionHouse {
             next_event_id,
             open: open.clone(),
             stats: stats.clone(),
+            keys: KeyLedger::default(),
         };
         // Overdue lots close before the first request is served.
         let mut first = Open::new(house.next_event_id);
@@ -141,16 +144,38 @@ impl AuctionHouse {
     }
 
     pub async fn bid(&self, lot_id: Uuid, request: BidRequest) -> Result<BidReceipt, HouseError> {
+        self.bid_once(lot_id, request, None).await
+    }
+
+    /// A bid sent with an idempotency key: the house decides it, so a copy of an accepted bid
+    /// gets its first answer rather than the handle's "too low" (API.md §3a).
+    pub async fn bid_once(
+        &self,
+        lot_id: Uuid,
+        request: BidRequest,
+        key: Option<IdempotencyKey>,
+    ) -> Result<BidReceipt, HouseError> {
+        if key.is_some() {
+            return self
+                .ask_bid(self.permit().await?, lot_id, request, key)
+                .await;
+        }
         // The lot as last made durable says whether it takes bids at all (a lot the house has
         // extended since may look ended here: the house decides those); a bid that could win
         // claims the minimum, so its copies at the same amount are refused here (`minimums`).
         let Some(open) = self.open.get(lot_id) else {
-            return self.ask_bid(self.permit().await?, lot_id, request).await;
+            return self
+                .ask_bid(self.permit().await?, lot_id, request, None)
+                .await;
         };
         let durable_min = match open.lot.check_bid(&request, self.clock.now()) {
             Ok(_) => None,
             Err(BidRejected::TooLow { min_next }) => Some(min_next),
-            Err(_) => return self.ask_bid(self.permit().await?, lot_id, request).await,
+            Err(_) => {
+                return self
+                    .ask_bid(self.permit().await?, lot_id, request, None)
+                    .await;
+            }
         };
         let too_low = |min_next| Err(BidRejected::TooLow { min_next }.into());
         if let Some(min_next) = self.minimums.below(lot_id, request.amount) {
@@ -161,12 +186,12 @@ impl AuctionHouse {
         let permit = self.permit().await?;
         match self.minimums.claim(lot_id, request.amount) {
             Some(Claim::Below(min_next)) => too_low(min_next),
-            Some(Claim::Claimed) => self.ask_bid(permit, lot_id, request).await,
+            Some(Claim::Claimed) => self.ask_bid(permit, lot_id, request, None).await,
             // The house no longer holds it open: below the durable minimum it is too low
             // anyway, otherwise the house answers why.
             None => match durable_min {
                 Some(min_next) => too_low(min_next),
-                None => self.ask_bid(permit, lot_id, request).await,
+                None => self.ask_bid(permit, lot_id, request, None).await,
             },
         }
     }
@@ -180,11 +205,13 @@ impl AuctionHouse {
         permit: mpsc::Permit<'_, Command>,
         lot_id: Uuid,
         request: BidRequest,
+        key: Option<IdempotencyKey>,
     ) -> Result<BidReceipt, HouseError> {
         let (reply, answer) = oneshot::channel();
         permit.send(Command::Bid {
             lot_id,
             request,
+            key,
             reply,
         });
         answer.await.map_err(|_| HouseError::Unavailable)?
@@ -224,6 +251,14 @@ struct House {
     /// What readers see of the open lots.
     open: OpenLots,
     stats: Arc<HouseStats>,
+    keys: KeyLedger,
+}
+
+/// A bid accepted under an idempotency key: its first answer is stored with it.
+struct Keyed {
+    user: Uuid,
+    key: IdempotencyKey,
+    request: String,
 }
 
 /// A change applied in a batch, whose reply waits for the batch to be durable. Refusals and
@@ -231,7 +266,9 @@ struct House {
 enum Pending {
     Answered,
     Lot(Reply<Lot>, Uuid),
-    Bid(Reply<BidReceipt>, Uuid, AcceptedBid, i64),
+    Bid(Reply<BidReceipt>, Uuid, AcceptedBid, i64, Option<Keyed>),
+    /// A copy of a keyed bid accepted earlier: answered with the first answer.
+    Replay(Reply<BidReceipt>, Uuid, IdempotencyKey),
 }
 
 impl Pending {
@@ -240,7 +277,9 @@ impl Pending {
         match self {
             Pending::Answered => {}
             Pending::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)).send(),
-            Pending::Bid(reply, ..) => Answer::Bid(reply, Err(HouseError::Store)).send(),
+            Pending::Bid(reply, ..) | Pending::Replay(reply, ..) => {
+                Answer::Bid(reply, Err(HouseError::Store)).send()
+            }
         }
     }
 }
@@ -436,8 +475,7 @@ impl House {
             first_event_id,
             ..
         } = sealed;
-        let write = self.batch_write(&batch);
-        let wrote = !write.is_empty();
+        let mut write = self.batch_write(&batch);
 
         let mut view = Vec::with_capacity(batch.work.len());
         let touched: Vec<(Uuid, Lot)> = batch.work.drain().collect();
@@ -464,14 +502,26 @@ impl House {
                 Pending::Lot(reply, id) => {
                     answers.push(Answer::Lot(reply, self.snapshot(&batch, id)));
                 }
-                Pending::Bid(reply, lot_id, bid, event_id) => {
-                    let receipt =
-                        self.snapshot(&batch, lot_id)
-                            .map(|lot| BidReceipt { bid, event_id, lot });
+                Pending::Bid(reply, lot_id, bid, event_id, keyed) => {
+                    let receipt = self.snapshot(&batch, lot_id).map(|lot| BidReceipt {
+                        bid,
+                        event_id,
+                        lot,
+                        replayed: None,
+                    });
+                    if let (Some(keyed), Ok(receipt)) = (keyed, &receipt) {
+                        self.store_answer(&mut write, keyed, receipt);
+                    }
                     answers.push(Answer::Bid(reply, receipt));
+                }
+                Pending::Replay(reply, user, key) => {
+                    let first = self.keys.replay(user, &key).ok_or(HouseError::Store);
+                    answers.push(Answer::Bid(reply, first));
                 }
             }
         }
+        self.keys.prune(self.clock.now());
+        let wrote = !write.is_empty();
         let committed = Committed {
             wrote,
             view,
@@ -495,6 +545,22 @@ impl House {
         });
     }
 
+    /// A keyed bid's first answer goes into its batch's transaction and the ledger.
+    fn store_answer(&mut self, write: &mut BatchWrite, keyed: Keyed, receipt: &BidReceipt) {
+        let json = ReceiptJson::new(&receipt.bid, receipt.event_id, &receipt.lot);
+        let body: Arc<str> = serde_json::to_string(&json)
+            .unwrap_or_else(|_| String::from("{}"))
+            .into();
+        write.insert_idempotent(
+            keyed.user,
+            keyed.key.as_str(),
+            &keyed.request,
+            &body,
+            receipt.bid.placed_at,
+        );
+        self.keys.answered(keyed.user, &keyed.key, receipt, body);
+    }
+
     /// The written batch goes on to be synced and answered; false once the durability task is
     /// gone. A batch that failed to write takes the open batch, applied on top of it, with it.
     async fn finish(&mut self, (conn, result): Written, open: &mut Open) -> bool {
@@ -509,6 +575,7 @@ impl House {
                 tracing::error!(error = %e, "batch failed to commit; it and the batch applied on it are refused");
                 writing.committed.answers.into_iter().for_each(Answer::fail);
                 let discarded = std::mem::replace(open, Open::new(writing.first_event_id));
+                self.keys.forget_from(writing.first_event_id);
                 discarded.pending.into_iter().for_each(Pending::refuse);
                 self.next_event_id = writing.first_event_id;
                 self.reload().await;
@@ -584,8 +651,21 @@ impl House {
             Command::Bid {
                 lot_id,
                 request,
+                key,
                 reply,
             } => {
+                let keyed = key.map(|key| Keyed {
+                    user: request.bidder.id,
+                    request: bid_fingerprint(lot_id, request.amount, request.max),
+                    key,
+                });
+                if let Some(k) = &keyed {
+                    match self.keys.check(k.user, &k.key, &k.request) {
+                        Seen::New => {}
+                        Seen::Same => return Pending::Replay(reply, k.user, k.key.clone()),
+                        Seen::Different => return refuse_now(reply, HouseError::KeyReused),
+                    }
+                }
                 let soft_close = self.soft_close;
                 let placed = self.working(batch, lot_id).await.and_then(|lot| {
                     lot.place_bid(Uuid::now_v7(), request, now, soft_close)
@@ -604,7 +684,18 @@ impl House {
                 });
                 let ids = self.record(batch, lot_id, changes, now);
                 match (first_bid, ids.first()) {
-                    (Some(bid), Some(&event_id)) => Pending::Bid(reply, lot_id, bid, event_id),
+                    (Some(bid), Some(&event_id)) => {
+                        if let Some(k) = &keyed {
+                            self.keys.record(
+                                k.user,
+                                k.key.clone(),
+                                k.request.clone(),
+                                event_id,
+                                now,
+                            );
+                        }
+                        Pending::Bid(reply, lot_id, bid, event_id, keyed)
+                    }
                     // The domain accepts a bid only with a `Bid` change; never seen.
                     _ => refuse_now(reply, HouseError::Store),
                 }

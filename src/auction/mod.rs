@@ -3,6 +3,7 @@
 mod commands;
 mod durable;
 mod house;
+mod keys;
 mod minimums;
 mod open_lots;
 mod schedule;

@@ -121,6 +121,24 @@ pub struct BidJson {
     pub event_id: i64,
 }
 
+/// The 201 answer to a bid (API.md §3), serialized straight from its typed parts. A bidder is
+/// never the lot's seller or an admin, so the lot is the public view: the same body for the
+/// first answer and for every replay of it.
+#[derive(Serialize)]
+pub struct ReceiptJson {
+    pub bid: BidJson,
+    pub lot: LotJson,
+}
+
+impl ReceiptJson {
+    pub fn new(bid: &AcceptedBid, event_id: i64, lot: &super::Lot) -> Self {
+        ReceiptJson {
+            bid: BidJson::new(bid, event_id),
+            lot: LotJson::public(lot),
+        }
+    }
+}
+
 impl BidJson {
     pub fn new(bid: &AcceptedBid, event_id: i64) -> Self {
         BidJson {

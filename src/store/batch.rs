@@ -140,6 +140,28 @@ impl BatchWrite {
         }
     }
 
+    /// A keyed bid's first answer. `OR REPLACE`: a key older than its 24 hours may be reused.
+    pub fn insert_idempotent(
+        &mut self,
+        user: Uuid,
+        key: &str,
+        request: &str,
+        body: &str,
+        at: crate::domain::Time,
+    ) {
+        let sql = self.next_statement();
+        sql.push(
+            "INSERT OR REPLACE INTO idempotent_bids (user_id, key, request, body, created_at) VALUES (",
+        );
+        sql.separated(", ")
+            .push_bind(user.to_string())
+            .push_bind(key.to_owned())
+            .push_bind(request.to_owned())
+            .push_bind(body.to_owned())
+            .push_bind(to_millis(at));
+        sql.push(");\n");
+    }
+
     pub fn insert_events(&mut self, events: &[StoredEvent]) {
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();

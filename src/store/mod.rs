@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod events;
+pub mod idempotency;
 pub mod lots;
 pub mod tokens;
 pub mod users;

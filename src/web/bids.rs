@@ -1,24 +1,79 @@
-//! Placing a bid, shared by the form and the API: the house decides, metrics count.
+//! Placing a bid, shared by the form and the API: the house decides, metrics count, and a
+//! repeated idempotency key gets its first answer.
 
 use crate::auction::{AuctionHouse, BidReceipt, HouseError};
-use crate::domain::json::{BidJson, LotJson};
-use crate::domain::{BidRejected, BidRequest};
+use crate::domain::idempotency::{IdempotencyKey, bid_fingerprint};
+use crate::domain::json::ReceiptJson;
+use crate::domain::{BidRejected, BidRequest, Time};
 use crate::live::Hub;
-use crate::store::users::User;
-use crate::web::api::lots::lot_json;
-use serde::Serialize;
+use crate::store::Store;
+use crate::web::error::{AppError, key_reused};
+use actix_web::HttpResponse;
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
+
+/// How a bid was answered: placed now, or the first answer to the same idempotency key again.
+pub enum BidAnswer {
+    Placed(Box<BidReceipt>),
+    Replayed(std::sync::Arc<str>),
+}
+
+impl BidAnswer {
+    /// The 201 answer of API.md §3; a replay carries `Idempotent-Replayed: true` (§3a).
+    pub fn response(&self) -> HttpResponse {
+        match self {
+            BidAnswer::Placed(receipt) => HttpResponse::Created().json(ReceiptJson::new(
+                &receipt.bid,
+                receipt.event_id,
+                &receipt.lot,
+            )),
+            BidAnswer::Replayed(body) => HttpResponse::Created()
+                .content_type("application/json")
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body.to_string()),
+        }
+    }
+}
+
+/// A bid with an optional idempotency key: a key already answered within 24 hours gets that
+/// answer again (or 422 when the request differs); otherwise the house decides, and its answer
+/// is stored with the bid.
+pub async fn place_keyed_bid(
+    house: &AuctionHouse,
+    hub: &Hub,
+    store: &Store,
+    now: Time,
+    lot: Uuid,
+    request: BidRequest,
+    key: Option<IdempotencyKey>,
+) -> Result<BidAnswer, AppError> {
+    if let Some(key) = &key
+        && let Some(stored) = store.idempotent_answer(request.bidder.id, key, now).await?
+    {
+        return if stored.request == bid_fingerprint(lot, request.amount, request.max) {
+            Ok(BidAnswer::Replayed(stored.body.into()))
+        } else {
+            Err(key_reused())
+        };
+    }
+    let receipt = place_bid(house, hub, lot, request, key).await?;
+    Ok(match receipt.replayed {
+        Some(body) => BidAnswer::Replayed(body),
+        None => BidAnswer::Placed(Box::new(receipt)),
+    })
+}
 
 pub async fn place_bid(
     house: &AuctionHouse,
     hub: &Hub,
     lot: Uuid,
     request: BidRequest,
+    key: Option<IdempotencyKey>,
 ) -> Result<BidReceipt, HouseError> {
-    let result = house.bid(lot, request).await;
+    let result = house.bid_once(lot, request, key).await;
     let metrics = &hub.metrics;
     match &result {
+        Ok(receipt) if receipt.replayed.is_some() => {}
         Ok(_) => {
             metrics.bids_accepted.fetch_add(1, Ordering::Relaxed);
         }
@@ -29,19 +84,4 @@ pub async fn place_bid(
         Err(_) => metrics.reject("other"),
     }
     result
-}
-
-/// The 201 body of API.md §3, serialized straight from the typed parts (no `Value` in between:
-/// this is on every accepted bid's path).
-#[derive(Serialize)]
-pub struct ReceiptJson {
-    bid: BidJson,
-    lot: LotJson,
-}
-
-pub fn receipt_json(receipt: &BidReceipt, viewer: Option<&User>) -> ReceiptJson {
-    ReceiptJson {
-        bid: BidJson::new(&receipt.bid, receipt.event_id),
-        lot: lot_json(&receipt.lot, viewer),
-    }
 }

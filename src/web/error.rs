@@ -245,6 +245,15 @@ impl From<BidRejected> for AppError {
     }
 }
 
+/// 422 `idempotency_key_reused` (API.md §3a).
+pub fn key_reused() -> AppError {
+    AppError::field(
+        "idempotency_key",
+        "idempotency_key_reused",
+        "this idempotency key was already used for a different request",
+    )
+}
+
 impl From<HouseError> for AppError {
     fn from(e: HouseError) -> Self {
         match e {
@@ -259,6 +268,7 @@ impl From<HouseError> for AppError {
                 message: StateError::NotOpen.to_string(),
             },
             HouseError::Unavailable => AppError::Unavailable,
+            HouseError::KeyReused => key_reused(),
             HouseError::Store => AppError::Internal(anyhow::anyhow!(
                 "the auction house could not store a change"
             )),

@@ -10,6 +10,7 @@ mod closing;
 mod concurrency;
 mod edges;
 mod helpers;
+mod idempotency;
 mod live;
 mod load;
 mod lots;

@@ -3,14 +3,16 @@
 use super::{Body, OptionalBody};
 use crate::auction::AuctionHouse;
 use crate::config::Settings;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::json::{BidJson, LotJson, NameJson};
 use crate::domain::{BidRequest, Cents, Lot, LotStatus, NewLot, Role};
 use crate::store::Store;
 use crate::store::users::User;
 use crate::web::auth::ApiCaller;
+use crate::web::bids::place_keyed_bid;
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -234,8 +236,22 @@ fn bid_amounts(body: &BidBody) -> Result<(Cents, Option<Cents>), AppError> {
     Ok((amount, None))
 }
 
+/// The `Idempotency-Key` header, if sent (API.md §3a).
+fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let raw = value.to_str().unwrap_or("\u{0}");
+    IdempotencyKey::parse(raw)
+        .map(Some)
+        .map_err(AppError::Field)
+}
+
 #[tracing::instrument(skip_all)]
+#[expect(clippy::too_many_arguments, reason = "one extractor each")]
 pub(crate) async fn place_bid(
+    req: HttpRequest,
+    store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
     hub: web::Data<std::sync::Arc<crate::live::Hub>>,
     settings: web::Data<Settings>,
@@ -248,15 +264,24 @@ pub(crate) async fn place_bid(
     let lot_id = parse_id(&path)?;
     let (amount, max) = bid_amounts(&body)?;
     limits.may_bid(user.id)?;
+    let key = idempotency_key(&req)?;
     let request = BidRequest {
         bidder: user.as_ref(),
         amount,
         max,
     };
-    let receipt = crate::web::bids::place_bid(&house, &hub, lot_id, request)
-        .await
-        .map_err(|e| AppError::from(e).in_currency(&settings.currency))?;
-    Ok(HttpResponse::Created().json(crate::web::bids::receipt_json(&receipt, Some(&user))))
+    let answer = place_keyed_bid(
+        &house,
+        &hub,
+        &store,
+        settings.clock.now(),
+        lot_id,
+        request,
+        key,
+    )
+    .await
+    .map_err(|e| e.in_currency(&settings.currency))?;
+    Ok(answer.response())
 }
 
 #[derive(Deserialize)]

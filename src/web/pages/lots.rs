@@ -1,15 +1,16 @@
 //! The lot list, a lot's page and its bid form.
 
 use super::{Layout, PageError, check_csrf, render, see_other};
-use crate::auction::{AuctionHouse, HouseError};
+use crate::auction::AuctionHouse;
 use crate::config::Settings;
-use crate::domain::{BidRejected, BidRequest, Cents, Role};
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::{BidRequest, Cents, Role};
 use crate::live::Hub;
 use crate::store::Store;
 use crate::store::users::User;
 use crate::web::api::lots::{is_privileged, visible};
 use crate::web::auth::Viewer;
-use crate::web::bids::place_bid;
+use crate::web::bids::place_keyed_bid;
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
 use crate::web::view::{BidView, CardView, LotView};
@@ -63,6 +64,8 @@ struct LotPage {
     cannot_bid_reason: &'static str,
     bid_error: String,
     amount_value: String,
+    /// A fresh key per render: a form sent twice (a double click, a retry) places one bid.
+    idempotency_key: Uuid,
 }
 
 fn lot_id(raw: &str) -> Result<Uuid, PageError> {
@@ -127,6 +130,7 @@ async fn lot_page(
             .collect(),
         can_bid,
         cannot_bid_reason,
+        idempotency_key: Uuid::now_v7(),
         bid_error,
         amount_value,
     };
@@ -150,6 +154,8 @@ pub(crate) struct BidForm {
     #[serde(default)]
     csrf: String,
     amount: String,
+    /// Filled with a fresh value each time the form is rendered (API.md §3a).
+    idempotency_key: Option<String>,
 }
 
 /// Scripts ask for JSON (`Accept: application/json`) and get the API's answers.
@@ -227,38 +233,43 @@ pub(crate) async fn bid(
             .await;
         }
     };
+    let key = match form.idempotency_key.as_deref().map(IdempotencyKey::parse) {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(e)) => return refuse(AppError::Field(e)),
+    };
     let request = BidRequest {
         bidder: user.as_ref(),
         amount,
         max: None,
     };
-    let result = place_bid(&house, &hub, id, request).await;
+    let now = settings.clock.now();
+    let result = place_keyed_bid(&house, &hub, &store, now, id, request, key).await;
     if json {
         return Ok(match result {
-            Ok(receipt) => {
-                HttpResponse::Created().json(crate::web::bids::receipt_json(&receipt, Some(&user)))
-            }
-            Err(e) => AppError::from(e)
-                .in_currency(&settings.currency)
-                .error_response(),
+            Ok(answer) => answer.response(),
+            Err(e) => e.in_currency(&settings.currency).error_response(),
         });
     }
     match result {
         Ok(_) => Ok(see_other(&format!("/lots/{id}?notice=bid"))),
-        Err(HouseError::Bid(BidRejected::TooLow { min_next })) => {
+        Err(AppError::BidTooLow { min_next, .. }) => {
             let msg = format!(
                 "Too low: bid at least {}.",
                 settings.currency.format(min_next)
             );
             refused(StatusCode::UNPROCESSABLE_ENTITY, msg).await
         }
-        Err(HouseError::NotFound) => Err(AppError::NotFound.into()),
-        Err(e @ (HouseError::Bid(_) | HouseError::State(_))) => {
-            let err = AppError::from(e);
+        Err(
+            err @ (AppError::Conflict { .. }
+            | AppError::Forbidden(_)
+            | AppError::Field(_)
+            | AppError::InvalidAmount(_)),
+        ) => {
             let status = err.status_code();
             refused(status, format!("{}.", capitalize_first(&err.message()))).await
         }
-        Err(e) => Err(AppError::from(e).into()),
+        Err(e) => Err(e.into()),
     }
 }
 
