@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Proxies whose `X-Forwarded-For` names the client: addresses or networks, comma-separated.
     #[arg(long, env = "GAVEL_TRUSTED_PROXIES", default_value = "", value_parser = crate::web::client::parse_proxies)]
     pub trusted_proxies: std::vec::Vec<IpNet>,
+    /// The address people reach the site at, e.g. https://auctions.example; https makes
+    /// cookies Secure with the __Host- prefix and sends HSTS.
+    #[arg(long, env = "GAVEL_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// Everything the running site needs to know, resolved once at start.
@@ -67,8 +71,10 @@ pub struct Settings {
     pub demo: bool,
     pub session_ttl: Duration,
     pub clock: Clock,
-    /// Whether session cookies carry `Secure` (off for plain-HTTP local serving).
-    pub secure_cookies: bool,
+    /// The address people reach the site at; `https://…` makes cookies `Secure` and `__Host-`
+    /// and turns on HSTS.
+    pub public_url: Option<String>,
+    pub cookies: crate::web::cookies::CookiePolicy,
     /// A client that takes none of what we send for this long is disconnected by the kernel
     /// (TCP_USER_TIMEOUT), so a watcher that never reads cannot hold memory forever.
     pub stalled_after: Duration,
@@ -87,6 +93,13 @@ impl Settings {
                 Some((name.to_owned(), password.to_owned()))
             }
         };
+        if let Some(url) = &args.public_url {
+            let lower = url.to_ascii_lowercase();
+            anyhow::ensure!(
+                lower.starts_with("https://") || lower.starts_with("http://"),
+                "GAVEL_PUBLIC_URL must start with https:// or http://"
+            );
+        }
         Ok(Settings {
             bind: args.bind,
             admin,
@@ -102,6 +115,8 @@ impl Settings {
                 bids_per_user: args.limit_bids_per_user,
             },
             trusted_proxies: args.trusted_proxies,
+            cookies: crate::web::cookies::CookiePolicy::for_public_url(args.public_url.as_deref()),
+            public_url: args.public_url,
             ..Settings::for_database(&args.database_url)
         })
     }
@@ -119,7 +134,8 @@ impl Settings {
             demo: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             clock: Clock::system(),
-            secure_cookies: false,
+            public_url: None,
+            cookies: crate::web::cookies::CookiePolicy::default(),
             stalled_after: Duration::from_secs(30),
             rate_limits: RateSettings::default(),
             trusted_proxies: Vec::new(),

@@ -93,12 +93,15 @@ impl Application {
                 &settings.rate_limits,
                 &settings.clock,
             )),
+            aweb::Data::new(web::csrf::CsrfKey(store.site_key("csrf").await?)),
         );
+        let secure = settings.cookies.secure;
         spawn_forgetting_idle_limits(data.4.clone().into_inner());
         spawn_purging_expired(store.clone(), settings.clock.clone());
         let stalled_after = settings.stalled_after;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(web::site_headers(secure))
                 .wrap(from_fn(web::csrf::ensure_cookie))
                 .wrap(from_fn(web::trace_requests))
                 .app_data(data.0.clone())
@@ -106,6 +109,7 @@ impl Application {
                 .app_data(data.2.clone())
                 .app_data(data.3.clone())
                 .app_data(data.4.clone())
+                .app_data(data.5.clone())
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })

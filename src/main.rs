@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the site (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users.
     Users {
         #[command(subcommand)]
@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve).await,
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         Some(Command::Users { action }) => users(action).await,
     }
 }

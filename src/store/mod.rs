@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod events;
 pub mod idempotency;
+mod keys;
 pub mod lots;
 pub mod tokens;
 pub mod users;

@@ -83,6 +83,20 @@ pub fn random_secret() -> std::io::Result<String> {
     Ok(hex::encode(bytes))
 }
 
+/// A session or token as its owner sees it listed; `id` is the hash, never the secret.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub id: String,
+    pub kind: TokenKind,
+    pub created_at: Time,
+    pub expires_at: Time,
+}
+
+/// The id under which a secret is stored and listed.
+pub fn credential_id(secret: &str) -> String {
+    hash(secret)
+}
+
 fn hash(secret: &str) -> String {
     hash_on_stack(secret, &mut [0u8; 64]).to_owned()
 }
@@ -167,6 +181,46 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The user's live sessions and tokens, newest first.
+    pub async fn credentials_of(
+        &self,
+        user: uuid::Uuid,
+        now: Time,
+    ) -> Result<Vec<Credential>, sqlx::Error> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT token_hash, kind, created_at, expires_at FROM auth_tokens
+             WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC LIMIT 200",
+        )
+        .bind(user.to_string())
+        .bind(to_millis(now))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, created, expires)| Credential {
+                id,
+                kind: if kind == "api" {
+                    TokenKind::Api
+                } else {
+                    TokenKind::Session
+                },
+                created_at: super::from_millis(created),
+                expires_at: super::from_millis(expires),
+            })
+            .collect())
+    }
+
+    /// Ends one of the user's sessions or tokens by its id; false if it was not theirs.
+    pub async fn end_credential(&self, user: uuid::Uuid, id: &str) -> Result<bool, sqlx::Error> {
+        self.tokens.forget(id);
+        let done = sqlx::query("DELETE FROM auth_tokens WHERE token_hash = ? AND user_id = ?")
+            .bind(id)
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub async fn purge_expired_tokens(&self, now: Time) -> Result<u64, sqlx::Error> {

@@ -1,5 +1,6 @@
 //! Who is asking: session cookies for browsers, bearer tokens for programs, Argon2id passwords.
 
+use super::cookies::CookiePolicy;
 use super::csrf;
 use super::error::AppError;
 use super::limits::RateLimits;
@@ -21,8 +22,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
-
-pub const SESSION_COOKIE: &str = "gavel_session";
 
 /// Argon2id takes 19 MiB and tens of milliseconds per hash: at most one hash per core runs at
 /// once, and at most `HASH_QUEUE` more wait; past that a caller is told to retry (429), so no
@@ -187,11 +186,11 @@ impl FromRequest for Viewer {
         let req = req.clone();
         Box::pin(async move {
             let (store, clock) = deps(&req)?;
-            let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+            let Some(session) = CookiePolicy::of(&req).session(&req) else {
                 return Ok(Viewer(None));
             };
             let user = store
-                .user_for_token(cookie.value(), TokenKind::Session, clock.now())
+                .user_for_token(&session, TokenKind::Session, clock.now())
                 .await?;
             Ok(Viewer(user))
         })
@@ -244,11 +243,11 @@ impl FromRequest for ApiCaller {
                     None => Err(AppError::Unauthenticated),
                 };
             }
-            let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+            let Some(session) = CookiePolicy::of(&req).session(&req) else {
                 return Ok(ApiCaller(None));
             };
             let user = store
-                .user_for_token(cookie.value(), TokenKind::Session, now)
+                .user_for_token(&session, TokenKind::Session, now)
                 .await?;
             if user.is_some() && !req.method().is_safe() {
                 let header = req
@@ -256,7 +255,7 @@ impl FromRequest for ApiCaller {
                     .get("x-csrf-token")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if !csrf::matches_cookie(&req, header) {
+                if !csrf::matches(&req, header) {
                     return Err(AppError::Csrf);
                 }
             }

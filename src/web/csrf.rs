@@ -1,80 +1,87 @@
-//! CSRF: every browser gets a random token in an HttpOnly cookie; every form repeats it in a
-//! hidden field and a post is accepted only when the two match (together with SameSite=Lax).
+//! CSRF: every form and every cookie-authenticated API write carries a token that is an HMAC,
+//! under the site's own key, of what the browser holds: its session once signed in (so the
+//! token changes at every login and ends with the session), or before that a random nonce in a
+//! cookie. A cookie planted by someone else does not help them: without the key they cannot
+//! make the token that goes with it.
 
+use super::cookies::CookiePolicy;
 use crate::store::tokens::random_secret;
 use actix_web::body::MessageBody;
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest, web};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-pub const CSRF_COOKIE: &str = "gavel_csrf";
 pub const CSRF_FIELD: &str = "csrf";
 
-/// The token this request's pages should embed.
-#[derive(Clone)]
-pub struct CsrfToken(pub String);
+/// The key tokens are signed with (kept in the database, see `Store::site_key`).
+pub struct CsrfKey(pub [u8; 32]);
 
-/// A token made during this request, to be sent as a cookie with the response.
+/// A nonce made during this request, to be sent as a cookie with the response.
 #[derive(Clone)]
-struct FreshToken(String);
+struct FreshNonce(String);
 
-fn issued(req: &HttpRequest) -> Option<String> {
-    if let Some(t) = req.extensions().get::<CsrfToken>() {
-        return Some(t.0.clone());
-    }
-    req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned())
+fn mac(req: &HttpRequest, bound_to: &str) -> Option<Hmac<Sha256>> {
+    let key = req.app_data::<web::Data<CsrfKey>>()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).ok()?;
+    mac.update(bound_to.as_bytes());
+    Some(mac)
 }
 
-/// The token a page embeds; a browser without one gets a fresh one (set as a cookie on the way out).
+/// What the token is bound to, without making anything.
+fn binding(req: &HttpRequest) -> Option<String> {
+    let policy = CookiePolicy::of(req);
+    if let Some(session) = policy.session(req) {
+        return Some(format!("session:{session}"));
+    }
+    if let Some(FreshNonce(nonce)) = req.extensions().get::<FreshNonce>() {
+        return Some(format!("nonce:{nonce}"));
+    }
+    req.cookie(policy.csrf_name())
+        .map(|c| format!("nonce:{}", c.value()))
+}
+
+/// The token a page embeds; a browser with neither session nor nonce gets a nonce (set as a
+/// cookie on the way out).
 pub fn token(req: &HttpRequest) -> String {
-    if let Some(t) = issued(req) {
-        return t;
-    }
-    match random_secret() {
-        Ok(fresh) => {
-            req.extensions_mut().insert(FreshToken(fresh.clone()));
-            req.extensions_mut().insert(CsrfToken(fresh.clone()));
-            fresh
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "no randomness for a CSRF token");
-            String::new()
-        }
-    }
+    let bound_to = match binding(req) {
+        Some(b) => b,
+        None => match random_secret() {
+            Ok(nonce) => {
+                req.extensions_mut().insert(FreshNonce(nonce.clone()));
+                format!("nonce:{nonce}")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no randomness for a CSRF nonce");
+                return String::new();
+            }
+        },
+    };
+    mac(req, &bound_to)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
-/// Constant-time comparison with the browser's cookie.
-pub fn matches_cookie(req: &HttpRequest, submitted: &str) -> bool {
-    let Some(cookie) = req.cookie(CSRF_COOKIE) else {
+/// Whether the submitted token is the one for what this browser holds (in constant time).
+pub fn matches(req: &HttpRequest, submitted: &str) -> bool {
+    let (Some(bound_to), Ok(given)) = (binding(req), hex::decode(submitted)) else {
         return false;
     };
-    let expected = cookie.value().as_bytes();
-    let given = submitted.as_bytes();
-    if expected.is_empty() || expected.len() != given.len() {
-        return false;
-    }
-    expected
-        .iter()
-        .zip(given)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    mac(req, &bound_to).is_some_and(|m| m.verify_slice(&given).is_ok())
 }
 
-/// Gives a browser its CSRF cookie with the first page that needed a token. Streams, the API
+/// Gives a browser its nonce cookie with the first page that needed a token. Streams, the API
 /// and assets never make one, so they cost nothing here.
 pub async fn ensure_cookie(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut res = next.call(req).await?;
-    let fresh = res.request().extensions().get::<FreshToken>().cloned();
-    if let Some(FreshToken(token)) = fresh {
-        let cookie = Cookie::build(CSRF_COOKIE, token)
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .finish();
+    let fresh = res.request().extensions().get::<FreshNonce>().cloned();
+    if let Some(FreshNonce(nonce)) = fresh {
+        let policy = CookiePolicy::of(res.request());
+        let cookie = policy.build(policy.csrf_name(), nonce);
         res.response_mut().add_cookie(&cookie)?;
     }
     Ok(res)

@@ -5,6 +5,7 @@ mod assets;
 pub mod auth;
 pub mod bids;
 pub mod client;
+pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod limits;
@@ -23,6 +24,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub use telemetry::trace_requests;
+
+/// Headers every answer carries: no referrer leaves the site, and behind https the browser is
+/// told to come back only over https (a year).
+pub fn site_headers(secure: bool) -> actix_web::middleware::DefaultHeaders {
+    let headers =
+        actix_web::middleware::DefaultHeaders::new().add(("Referrer-Policy", "same-origin"));
+    if secure {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
 
 pub(crate) async fn healthz(store: web::Data<Store>) -> HttpResponse {
     if store.ping().await {

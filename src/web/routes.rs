@@ -81,6 +81,7 @@ endpoints! { SITE, register_site, "", super::pages::refuse_method;
     "/admin" => { GET admin::admin_page: Admin },
     "/admin/lots/{id}/{action}" => { POST admin::act: Admin },
     "/me" => { GET me::me_page: SignedIn },
+    "/me/credentials/{id}/end" => { POST me::end_credential: SignedIn },
 }
 
 /// Every endpoint, API and site.

@@ -31,6 +31,8 @@ pub struct Options {
     pub port: u16,
     /// Off unless a test is about them: most tests register and bid far faster than a person.
     pub rate_limits: gavel::web::limits::RateSettings,
+    /// GAVEL_PUBLIC_URL.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             port: 0,
             stalled_after_secs: 30,
             rate_limits: gavel::web::limits::RateSettings::off(),
+            public_url: None,
         }
     }
 }
@@ -79,6 +82,9 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
     settings.stalled_after = Duration::from_secs(options.stalled_after_secs);
     settings.bind = format!("127.0.0.1:{}", options.port);
     settings.rate_limits = options.rate_limits;
+    settings.cookies =
+        gavel::web::cookies::CookiePolicy::for_public_url(options.public_url.as_deref());
+    settings.public_url = options.public_url;
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store.clone();

@@ -10,6 +10,7 @@ mod closing;
 mod concurrency;
 mod edges;
 mod helpers;
+mod https;
 mod idempotency;
 mod live;
 mod load;

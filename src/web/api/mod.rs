@@ -15,6 +15,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            // What the API answers depends on who asks (a seller sees the reserve): no cache
+            // may keep it.
+            .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
             .app_data(json_config())
             .app_data(web::QueryConfig::default().error_handler(|err, _req| {
                 AppError::field("query", "invalid_query", err.to_string()).into()

@@ -5,8 +5,9 @@ use crate::config::Settings;
 use crate::domain::{Password, Role, Username};
 use crate::store::Store;
 use crate::store::tokens::TokenKind;
-use crate::web::auth::{ApiCaller, SESSION_COOKIE, authenticate, bearer, hash_password};
+use crate::web::auth::{ApiCaller, authenticate, bearer, hash_password};
 use crate::web::client::ClientAddr;
+use crate::web::cookies::CookiePolicy;
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -84,9 +85,8 @@ pub(crate) async fn revoke_token(
     caller.require()?;
     let secret = match bearer(&req) {
         Some(token) => token.to_owned(),
-        None => req
-            .cookie(SESSION_COOKIE)
-            .map(|c| c.value().to_owned())
+        None => CookiePolicy::of(&req)
+            .session(&req)
             .ok_or(AppError::Unauthenticated)?,
     };
     store.revoke_token(&secret).await?;

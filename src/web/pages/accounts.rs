@@ -6,11 +6,12 @@ use crate::domain::{Password, Role, Username};
 use crate::store::Store;
 use crate::store::tokens::TokenKind;
 use crate::store::users::User;
-use crate::web::auth::{SESSION_COOKIE, Viewer, authenticate, hash_password};
+use crate::web::auth::{Viewer, authenticate, hash_password};
 use crate::web::client::ClientAddr;
+use crate::web::cookies::CookiePolicy;
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -92,8 +93,9 @@ async fn start_session(
     user: &User,
     location: &str,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(old) = req.cookie(SESSION_COOKIE) {
-        store.revoke_token(old.value()).await?;
+    let policy = CookiePolicy::of(req);
+    if let Some(old) = policy.session(req) {
+        store.revoke_token(&old).await?;
     }
     let secret = store
         .issue_token(
@@ -103,15 +105,10 @@ async fn start_session(
             settings.session_ttl,
         )
         .await?;
-    let cookie = Cookie::build(SESSION_COOKIE, secret)
-        .path("/")
-        .http_only(true)
-        .secure(settings.secure_cookies)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(
-            settings.session_ttl.as_secs() as i64
-        ))
-        .finish();
+    let mut cookie = policy.build(policy.session_name(), secret);
+    cookie.set_max_age(CookieDuration::seconds(
+        settings.session_ttl.as_secs() as i64
+    ));
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", location))
         .cookie(cookie)
@@ -257,10 +254,11 @@ pub(crate) async fn logout(
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
-    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        store.revoke_token(cookie.value()).await?;
+    let policy = CookiePolicy::of(&req);
+    if let Some(session) = policy.session(&req) {
+        store.revoke_token(&session).await?;
     }
-    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    let mut gone = policy.build(policy.session_name(), String::new());
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/?notice=bye"))

@@ -1,13 +1,17 @@
 //! A user's own page: their bids, the lots they lead and won, their sessions and tokens.
 
-use super::{Layout, PageError, render};
+use super::{Layout, PageError, check_csrf, render, see_other};
 use crate::config::Settings;
 use crate::store::Store;
+use crate::store::tokens::{Credential, TokenKind, credential_id};
 use crate::web::auth::Viewer;
+use crate::web::cookies::CookiePolicy;
+use crate::web::view::time_text;
 use crate::web::view::{BidView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "me.html")]
@@ -16,6 +20,39 @@ struct MePage {
     bids: Vec<BidView>,
     leading: Vec<LotView>,
     won: Vec<LotView>,
+    can_bid: bool,
+    credentials: Vec<CredentialView>,
+}
+
+/// A session or token on `/me`, with a button that ends it.
+struct CredentialView {
+    id: String,
+    what: &'static str,
+    kind: &'static str,
+    this_browser: bool,
+    created_iso: String,
+    created_text: String,
+    expires_text: String,
+}
+
+fn credential_views(list: Vec<Credential>, current: Option<String>) -> Vec<CredentialView> {
+    list.into_iter()
+        .map(|c| CredentialView {
+            this_browser: current.as_deref() == Some(c.id.as_str()),
+            kind: match c.kind {
+                TokenKind::Session => "session",
+                TokenKind::Api => "api",
+            },
+            what: match c.kind {
+                TokenKind::Session => "Browser session",
+                TokenKind::Api => "API token",
+            },
+            created_iso: crate::domain::json::rfc3339(c.created_at),
+            created_text: time_text(c.created_at),
+            expires_text: time_text(c.expires_at),
+            id: c.id,
+        })
+        .collect()
 }
 
 pub(crate) async fn me_page(
@@ -31,8 +68,14 @@ pub(crate) async fn me_page(
             .map(|l| LotView::new(l, &settings.currency, now, false))
             .collect::<Vec<_>>()
     };
+    let current = CookiePolicy::of(&req)
+        .session(&req)
+        .map(|s| credential_id(&s));
+    let credentials = credential_views(store.credentials_of(user.id, now).await?, current);
     let page = MePage {
-        layout: Layout::new(&req, Some(&user), "My bids"),
+        can_bid: user.role.can_bid(),
+        credentials,
+        layout: Layout::new(&req, Some(&user), "My account"),
         bids: store
             .bids_of_bidder(user.id, 200)
             .await?
@@ -43,4 +86,26 @@ pub(crate) async fn me_page(
         won: view(store.lots_won_by(user.id).await?),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EndForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends one of the user's sessions or tokens; ending this browser's session signs it out.
+pub(crate) async fn end_credential(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    path: web::Path<String>,
+    form: web::Form<EndForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = viewer.require()?;
+    check_csrf(&req, &form.csrf)?;
+    if !store.end_credential(user.id, &path).await? {
+        return Err(PageError(crate::web::error::AppError::NotFound));
+    }
+    Ok(see_other("/me?notice=ended"))
 }

@@ -118,6 +118,7 @@ fn notice(req: &HttpRequest) -> String {
         "rejected" => "Offer rejected.",
         "closed" => "Lot closed.",
         "cancelled" => "Lot cancelled.",
+        "ended" => "Ended. That session or token no longer works.",
         _ => "",
     }
     .to_owned()
@@ -227,7 +228,7 @@ impl ResponseError for PageError {
 
 /// Refuses a form post whose CSRF field does not match the browser's cookie.
 pub fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), PageError> {
-    if csrf::matches_cookie(req, submitted) {
+    if csrf::matches(req, submitted) {
         Ok(())
     } else {
         Err(PageError(AppError::Csrf))
