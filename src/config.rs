@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// cookies Secure with the __Host- prefix and sends HSTS.
     #[arg(long, env = "GAVEL_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Seconds a request body may take to arrive in full (and 5 at most without a byte).
+    #[arg(long, env = "GAVEL_BODY_TIMEOUT_SECS", default_value_t = 15)]
+    pub body_timeout_secs: u64,
 }
 
 /// Everything the running site needs to know, resolved once at start.
@@ -75,6 +78,8 @@ pub struct Settings {
     /// and turns on HSTS.
     pub public_url: Option<String>,
     pub cookies: crate::web::cookies::CookiePolicy,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
     /// A client that takes none of what we send for this long is disconnected by the kernel
     /// (TCP_USER_TIMEOUT), so a watcher that never reads cannot hold memory forever.
     pub stalled_after: Duration,
@@ -117,6 +122,7 @@ impl Settings {
             trusted_proxies: args.trusted_proxies,
             cookies: crate::web::cookies::CookiePolicy::for_public_url(args.public_url.as_deref()),
             public_url: args.public_url,
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
             ..Settings::for_database(&args.database_url)
         })
     }
@@ -136,6 +142,7 @@ impl Settings {
             clock: Clock::system(),
             public_url: None,
             cookies: crate::web::cookies::CookiePolicy::default(),
+            body_timeout: Duration::from_secs(15),
             stalled_after: Duration::from_secs(30),
             rate_limits: RateSettings::default(),
             trusted_proxies: Vec::new(),

@@ -94,6 +94,7 @@ impl Application {
                 &settings.clock,
             )),
             aweb::Data::new(web::csrf::CsrfKey(store.site_key("csrf").await?)),
+            aweb::Data::new(web::body_deadline::BodyDeadline::new(settings.body_timeout)),
         );
         let secure = settings.cookies.secure;
         spawn_forgetting_idle_limits(data.4.clone().into_inner());
@@ -103,6 +104,7 @@ impl Application {
             App::new()
                 .wrap(web::site_headers(secure))
                 .wrap(from_fn(web::csrf::ensure_cookie))
+                .wrap(from_fn(web::body_deadline::bound_bodies))
                 .wrap(from_fn(web::trace_requests))
                 .app_data(data.0.clone())
                 .app_data(data.1.clone())
@@ -110,6 +112,7 @@ impl Application {
                 .app_data(data.3.clone())
                 .app_data(data.4.clone())
                 .app_data(data.5.clone())
+                .app_data(data.6.clone())
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })
@@ -118,6 +121,9 @@ impl Application {
         .h1_allow_half_closed(false)
         .max_connection_rate(4096)
         .shutdown_timeout(10)
+        // After an answer that closes the connection (a body cut at its deadline), the rest of
+        // the body is read and dropped for at most this long.
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
         .disable_signals()
         .listen(listener)?
         .run();

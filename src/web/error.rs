@@ -19,6 +19,8 @@ pub enum AppError {
     InvalidJson(String),
     InvalidAmount(String),
     TooLarge,
+    /// The body did not arrive within its deadline: 408, and the connection is closed.
+    BodyTimeout,
     /// A field that does not meet its rules: 422 with the field's code.
     Field(FieldError),
     /// A JSON field of the wrong type (its path, e.g. `role`): 422 with the field's code.
@@ -63,6 +65,7 @@ impl AppError {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::InvalidAmount(_) => "invalid_amount",
             AppError::TooLarge => "too_large",
+            AppError::BodyTimeout => "request_timeout",
             AppError::Field(f) => f.code,
             AppError::WrongType { code, .. } => code,
             AppError::MethodNotAllowed(_) => "method_not_allowed",
@@ -104,6 +107,7 @@ impl AppError {
             AppError::InvalidJson(why) => format!("the request body is not valid JSON: {why}"),
             AppError::InvalidAmount(why) => why.clone(),
             AppError::TooLarge => "the request body is larger than 64 KiB".into(),
+            AppError::BodyTimeout => "the request body did not arrive in time".into(),
             AppError::Field(f) => f.message.clone(),
             AppError::WrongType { message, .. } => message.clone(),
             AppError::MethodNotAllowed(allow) => format!("this address answers {allow}"),
@@ -179,6 +183,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::InvalidJson(_) | AppError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Field(_) | AppError::WrongType { .. } | AppError::BidTooLow { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -197,6 +202,9 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(self.status_code());
         if let Some(secs) = self.retry_after() {
             res.insert_header(("Retry-After", secs.to_string()));
+        }
+        if matches!(self, AppError::BodyTimeout) {
+            res.force_close();
         }
         if let AppError::MethodNotAllowed(allow) = self {
             res.insert_header(("Allow", allow.as_str()));

@@ -4,6 +4,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 pub mod bids;
+pub mod body_deadline;
 pub mod client;
 pub mod cookies;
 pub mod csrf;

@@ -33,6 +33,7 @@ pub struct Options {
     pub rate_limits: gavel::web::limits::RateSettings,
     /// GAVEL_PUBLIC_URL.
     pub public_url: Option<String>,
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Options {
@@ -47,6 +48,7 @@ impl Default for Options {
             stalled_after_secs: 30,
             rate_limits: gavel::web::limits::RateSettings::off(),
             public_url: None,
+            body_timeout_secs: 15,
         }
     }
 }
@@ -85,6 +87,7 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
     settings.cookies =
         gavel::web::cookies::CookiePolicy::for_public_url(options.public_url.as_deref());
     settings.public_url = options.public_url;
+    settings.body_timeout = Duration::from_secs(options.body_timeout_secs);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store.clone();

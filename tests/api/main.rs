@@ -17,4 +17,5 @@ mod load;
 mod lots;
 mod pages;
 mod shutdown;
+mod slow_bodies;
 mod sse;

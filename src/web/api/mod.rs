@@ -34,6 +34,9 @@ fn json_config() -> web::JsonConfig {
             let mapped = match &err {
                 JsonPayloadError::Overflow { .. }
                 | JsonPayloadError::OverflowKnownLength { .. } => AppError::TooLarge,
+                JsonPayloadError::Payload(p) if super::body_deadline::is_timeout(p) => {
+                    AppError::BodyTimeout
+                }
                 JsonPayloadError::ContentType => {
                     AppError::InvalidJson("send Content-Type: application/json".into())
                 }

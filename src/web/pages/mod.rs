@@ -23,6 +23,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(|err, _req| {
                 let mapped = match err {
                     actix_web::error::UrlencodedError::Overflow { .. } => AppError::TooLarge,
+                    actix_web::error::UrlencodedError::Payload(p)
+                        if super::body_deadline::is_timeout(&p) =>
+                    {
+                        AppError::BodyTimeout
+                    }
                     other => AppError::field("form", "invalid_form", other.to_string()),
                 };
                 PageError(mapped).into()
@@ -210,6 +215,10 @@ impl ResponseError for PageError {
             message: self.0.message(),
         };
         let mut res = render(self.status_code(), &page);
+        if matches!(self.0, AppError::BodyTimeout) {
+            res.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
         if let AppError::MethodNotAllowed(allow) = &self.0
             && let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow)
         {

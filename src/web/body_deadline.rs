@@ -1,0 +1,151 @@
+//! A request body must arrive within a deadline, or the request is answered 408 and its
+//! connection closed: a client sending a byte every few seconds cannot hold a connection and a
+//! worker's buffer for as long as it likes. Only requests with a body are timed, so held
+//! streams and polls (GETs) are never touched.
+
+use actix_web::HttpMessage;
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use futures_util::Stream;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep, sleep_until};
+
+/// The message a timed-out body's error carries, so error handlers can tell it apart.
+pub const TIMED_OUT: &str = "the request body did not arrive in time";
+
+/// The whole body within `total`, and never `idle` without a byte.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyDeadline {
+    pub total: Duration,
+    pub idle: Duration,
+}
+
+impl BodyDeadline {
+    pub fn new(total: Duration) -> Self {
+        BodyDeadline {
+            total,
+            idle: total.min(Duration::from_secs(5)),
+        }
+    }
+}
+
+pub async fn bound_bodies(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
+    let deadline = req
+        .app_data::<actix_web::web::Data<BodyDeadline>>()
+        .map(|d| *d.get_ref());
+    let Some(deadline) = deadline.filter(|_| has_body(&req)) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let now = Instant::now();
+    let unread = Rc::new(Unread {
+        payload: RefCell::new(req.take_payload()),
+        timed_out: Cell::new(false),
+    });
+    let timed = TimedPayload {
+        unread: unread.clone(),
+        end: now + deadline.total,
+        idle: deadline.idle,
+        timer: Box::pin(sleep_until(now + deadline.idle)),
+    };
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(timed),
+    });
+    let res = next.call(req).await?;
+    if !unread.timed_out.get() {
+        return Ok(res.map_into_left_body());
+    }
+    // The unread body stays alive until the answer's last byte: actix then closes the
+    // connection (within the disconnect timeout) rather than reading a chunked body it thinks
+    // nobody wants to its end, however slowly it comes.
+    Ok(res.map_body(|_, body| {
+        EitherBody::right(BoxBody::new(HoldingUnread {
+            body: BoxBody::new(body),
+            _unread: unread,
+        }))
+    }))
+}
+
+/// An answer's body that keeps the cut request body alive while it is sent.
+struct HoldingUnread {
+    body: BoxBody,
+    _unread: Rc<Unread>,
+}
+
+impl MessageBody for HoldingUnread {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
+/// The connection's body, shared so that it outlives the request when it was cut.
+struct Unread {
+    payload: RefCell<Payload>,
+    timed_out: Cell<bool>,
+}
+
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key("transfer-encoding")
+        || headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+pub fn is_timeout(err: &PayloadError) -> bool {
+    matches!(err, PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
+}
+
+struct TimedPayload {
+    unread: Rc<Unread>,
+    end: Instant,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Stream for TimedPayload {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut *this.unread.payload.borrow_mut()).poll_next(cx);
+        match polled {
+            Poll::Ready(item) => {
+                // Each chunk buys `idle` more, never past the overall end.
+                let next = (Instant::now() + this.idle).min(this.end);
+                this.timer.as_mut().reset(next);
+                Poll::Ready(item)
+            }
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.unread.timed_out.set(true);
+                    Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        TIMED_OUT,
+                    )))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
