@@ -10,6 +10,7 @@
 //! updates the open-lots view, then answers its callers, then publishes its events.
 
 use super::commands::{BidReceipt, HouseError, Reply};
+use super::health::StorageHealth;
 use super::open_lots::OpenLots;
 use super::stats::HouseStats;
 use crate::domain::{AcceptedBid, Lot};
@@ -76,10 +77,11 @@ impl Durability {
         open: OpenLots,
         on_commit: CommitHook,
         stats: Arc<HouseStats>,
+        health: Arc<StorageHealth>,
     ) -> (Self, DiskFailed) {
         let (batches, rx) = mpsc::channel(QUEUED_BATCHES);
         let (failed, disk_failed) = oneshot::channel();
-        let task = tokio::spawn(run(rx, wal, open, on_commit, failed, stats));
+        let task = tokio::spawn(run(rx, wal, open, on_commit, failed, stats, health));
         (Durability { batches, task }, disk_failed)
     }
 
@@ -102,6 +104,7 @@ async fn run(
     on_commit: CommitHook,
     failed: oneshot::Sender<()>,
     stats: Arc<HouseStats>,
+    health: Arc<StorageHealth>,
 ) {
     // Taken when a sync fails: from then on every batch is failed, not answered.
     let mut alarm = Some(failed);
@@ -109,19 +112,11 @@ async fn run(
     while rx.recv_many(&mut group, QUEUED_BATCHES).await > 0 {
         // Every batch in the group was committed before this sync starts, so it covers them all.
         if alarm.is_some() && group.iter().any(|c| c.wrote) {
-            let (wal, began) = (wal.clone(), Instant::now());
-            // Opened afresh each time: SQLite deletes and recreates the WAL when the last
-            // connection closes, and a kept descriptor would sync a file nobody writes.
-            let synced = tokio::task::spawn_blocking(move || {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(wal)?
-                    .sync_data()
-            })
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            let began = Instant::now();
+            let synced = sync_when_possible(&wal, &health, &rx).await;
             stats.sync(group.len(), began.elapsed());
             if let Err(error) = synced {
+                health.failed();
                 tracing::error!(%error, "the WAL could not be synced; the auction house stops");
                 if let Some(tell) = alarm.take() {
                     let _ = tell.send(());
@@ -141,6 +136,59 @@ async fn run(
             committed.answers.into_iter().for_each(Answer::send);
             if !committed.events.is_empty() {
                 on_commit(&committed.events);
+            }
+        }
+    }
+}
+
+/// Why a sync did not happen: the WAL could not be opened (no descriptor left, a read-only
+/// file), which passes, or the disk refused the sync itself, which may have lost data.
+enum SyncError {
+    Open(std::io::Error),
+    Sync(std::io::Error),
+}
+
+fn sync_wal(wal: &std::path::Path) -> Result<(), SyncError> {
+    // Opened afresh each time: SQLite deletes and recreates the WAL when the last connection
+    // closes, and a kept descriptor would sync a file nobody writes.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(wal)
+        .map_err(SyncError::Open)?;
+    file.sync_data().map_err(SyncError::Sync)
+}
+
+/// Syncs the WAL, waiting out a failure to open it with the house's backoff (the batches wait
+/// with their answers; new writes are refused meanwhile). A failed sync is returned: after it
+/// the kernel may have dropped the pages, so no later sync could vouch for them.
+async fn sync_when_possible(
+    wal: &std::path::Path,
+    health: &StorageHealth,
+    rx: &mpsc::Receiver<Committed>,
+) -> std::io::Result<()> {
+    let mut tries = 0u32;
+    loop {
+        let path = wal.to_path_buf();
+        let result = tokio::task::spawn_blocking(move || sync_wal(&path))
+            .await
+            .unwrap_or_else(|e| Err(SyncError::Sync(std::io::Error::other(e))));
+        match result {
+            Ok(()) => {
+                health.succeeded();
+                return Ok(());
+            }
+            Err(SyncError::Sync(e)) => return Err(e),
+            Err(SyncError::Open(e)) => {
+                if tries == 0 {
+                    tracing::error!(error = %e, "the WAL cannot be opened to sync it; trying again");
+                }
+                tries += 1;
+                health.failed();
+                // Stopping, with storage still gone: give up after a few tries.
+                if rx.is_closed() && tries > 3 {
+                    return Err(e);
+                }
+                tokio::time::sleep(health.wait()).await;
             }
         }
     }
@@ -191,6 +239,7 @@ mod tests {
             OpenLots::default(),
             hook,
             Arc::new(HouseStats::default()),
+            Arc::new(StorageHealth::default()),
         );
         let committed = Committed {
             wrote: false,

@@ -5,6 +5,7 @@
 
 use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
 use super::durable::{Answer, CommitHook, Committed, DiskFailed, Durability};
+use super::health::StorageHealth;
 use super::keys::{KeyLedger, Seen};
 use super::minimums::{AppliedMinimums, Claim};
 use super::open_lots::OpenLots;
@@ -48,7 +49,12 @@ pub struct AuctionHouse {
     minimums: AppliedMinimums,
     clock: Clock,
     stats: Arc<HouseStats>,
+    health: Arc<StorageHealth>,
 }
+
+/// A caller waits this long for its answer at most: past it (a disk that stopped taking writes
+/// mid-batch) it hears 503, and the outcome is whatever the lot shows once storage is back.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
 impl AuctionHouse {
     /// Loads open lots, closes any that fell due while the server was down, and starts the task.
@@ -69,8 +75,14 @@ impl AuctionHouse {
         let open = OpenLots::default();
         open.replace_all(with_recent_bids(&mut conn, lots.values()).await?);
         let stats = Arc::new(HouseStats::default());
-        let (durability, disk_failed) =
-            Durability::start(config.wal, open.clone(), config.on_commit, stats.clone());
+        let health = Arc::new(StorageHealth::default());
+        let (durability, disk_failed) = Durability::start(
+            config.wal,
+            open.clone(),
+            config.on_commit,
+            stats.clone(),
+            health.clone(),
+        );
         let clock = config.clock;
         let mut house = House {
             minimums: minimums.clone(),
@@ -85,6 +97,7 @@ impl AuctionHouse {
             open: open.clone(),
             stats: stats.clone(),
             keys: KeyLedger::default(),
+            health: health.clone(),
         };
         // Overdue lots close before the first request is served.
         let mut first = Open::new(house.next_event_id);
@@ -97,7 +110,13 @@ impl AuctionHouse {
             minimums,
             clock,
             stats,
+            health,
         })
+    }
+
+    /// Whether the database can be written, as the house last found it.
+    pub fn health(&self) -> &StorageHealth {
+        &self.health
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, HouseError> {
@@ -106,7 +125,7 @@ impl AuctionHouse {
             .send(make(reply))
             .await
             .map_err(|_| HouseError::Unavailable)?;
-        answer.await.map_err(|_| HouseError::Unavailable)?
+        within(answer).await
     }
 
     pub async fn create(&self, seller: UserRef, offer: NewLot) -> Result<Lot, HouseError> {
@@ -214,7 +233,7 @@ impl AuctionHouse {
             key,
             reply,
         });
-        answer.await.map_err(|_| HouseError::Unavailable)?
+        within(answer).await
     }
 
     /// The open lots as last committed, for readers.
@@ -252,6 +271,16 @@ struct House {
     open: OpenLots,
     stats: Arc<HouseStats>,
     keys: KeyLedger,
+    health: Arc<StorageHealth>,
+}
+
+/// The house's answer, or 503 once `ANSWER_WITHIN` has passed.
+async fn within<T>(answer: oneshot::Receiver<Result<T, HouseError>>) -> Result<T, HouseError> {
+    match tokio::time::timeout(ANSWER_WITHIN, answer).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(HouseError::Unavailable),
+        Err(_) => Err(HouseError::Store),
+    }
 }
 
 /// A bid accepted under an idempotency key: its first answer is stored with it.
@@ -292,6 +321,8 @@ struct Batch {
     dirty: HashSet<Uuid>,
     bids: Vec<(Uuid, AcceptedBid, i64)>,
     events: Vec<StoredEvent>,
+    /// A write of no consequence, to find out whether storage is back.
+    probe: bool,
 }
 
 /// The batch being applied: commands go into it while the batch before it is written.
@@ -318,6 +349,7 @@ impl Open {
     fn has_work(&self) -> bool {
         !self.batch.dirty.is_empty()
             || !self.batch.new_lots.is_empty()
+            || self.batch.probe
             || self.pending.iter().any(|p| !matches!(p, Pending::Answered))
     }
 }
@@ -354,10 +386,14 @@ impl House {
         loop {
             let next_due = self.schedule.next();
             let clock = self.clock.clone();
+            // While storage fails, the house wakes for its next try, not for lots that are due
+            // (they wait for storage: closing them now would fail again at once).
+            let retry_at = self.health.retry_at();
             let wake = async move {
-                match next_due {
-                    Some(t) => clock.sleep_until(t).await,
-                    None => std::future::pending().await,
+                match (retry_at, next_due) {
+                    (Some(at), _) => tokio::time::sleep_until(at).await,
+                    (None, Some(t)) => clock.sleep_until(t).await,
+                    (None, None) => std::future::pending().await,
                 }
             };
             let room = open.commands < MAX_BATCH;
@@ -389,7 +425,18 @@ impl House {
             if !self.apply_round(&mut open, commands).await {
                 break;
             }
+            if self.writing.is_none()
+                && !open.has_work()
+                && self.health.is_failing()
+                && !self.health.refusing()
+            {
+                // Nobody asked for a write, but /healthz should learn when storage is back.
+                open.batch.probe = true;
+            }
             if self.writing.is_none() && open.has_work() {
+                if self.health.is_failing() {
+                    self.health.trying();
+                }
                 self.start_writing(&mut open);
             }
             if let Some(mut rest) = stop {
@@ -432,7 +479,12 @@ impl House {
     async fn apply_round(&mut self, open: &mut Open, commands: Vec<Command>) -> bool {
         let applying = Instant::now();
         let now = self.clock.now();
-        for lot_id in self.schedule.due(now) {
+        let due = if self.health.refusing() {
+            Vec::new()
+        } else {
+            self.schedule.due(now)
+        };
+        for lot_id in due {
             if let Ok(lot) = self.working(&mut open.batch, lot_id).await
                 && let Ok(changes) = lot.close(now)
             {
@@ -572,7 +624,10 @@ impl House {
         match result {
             Ok(()) => self.durability.push(writing.committed).await,
             Err(e) => {
-                tracing::error!(error = %e, "batch failed to commit; it and the batch applied on it are refused");
+                if !self.health.is_failing() {
+                    tracing::error!(error = %e, "batch failed to commit; it and the batch applied on it are refused");
+                }
+                self.health.failed();
                 writing.committed.answers.into_iter().for_each(Answer::fail);
                 let discarded = std::mem::replace(open, Open::new(writing.first_event_id));
                 self.keys.forget_from(writing.first_event_id);
@@ -614,6 +669,9 @@ impl House {
     }
 
     async fn apply(&mut self, batch: &mut Batch, cmd: Command, now: Time) -> Pending {
+        if self.health.refusing() {
+            return self.refuse_for_storage(batch, cmd);
+        }
         match cmd {
             Command::Create {
                 seller,
@@ -702,6 +760,22 @@ impl House {
             }
             Command::Stop { done } => {
                 // The loop takes stops out before a batch is applied; answer anyway.
+                let _ = done.send(());
+                Pending::Answered
+            }
+        }
+    }
+
+    /// While storage fails, writes are refused at once (503 `storage_unavailable`).
+    fn refuse_for_storage(&self, batch: &Batch, cmd: Command) -> Pending {
+        match cmd {
+            Command::Create { reply, .. } => refuse_now(reply, HouseError::Store),
+            Command::Change { reply, .. } => refuse_now(reply, HouseError::Store),
+            Command::Bid { lot_id, reply, .. } => {
+                self.unclaim(batch, lot_id);
+                refuse_now(reply, HouseError::Store)
+            }
+            Command::Stop { done } => {
                 let _ = done.send(());
                 Pending::Answered
             }
@@ -826,6 +900,9 @@ impl House {
         write.update_bid_state(&bid_only);
         write.insert_bids(&batch.bids);
         write.insert_events(&batch.events);
+        if batch.probe {
+            write.probe();
+        }
         write
     }
 }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod durable;
+mod health;
 mod house;
 mod keys;
 mod minimums;
@@ -10,6 +11,7 @@ mod schedule;
 mod stats;
 
 pub use commands::{BidReceipt, HouseError};
+pub use health::StorageHealth;
 pub use house::{AuctionHouse, HouseConfig};
 pub use open_lots::OpenLots;
 pub use stats::HouseStats;

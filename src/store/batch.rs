@@ -162,6 +162,14 @@ impl BatchWrite {
         sql.push(");\n");
     }
 
+    /// A write that changes nothing anyone reads, to learn whether storage takes writes again.
+    pub fn probe(&mut self) {
+        let sql = self.next_statement();
+        sql.push(
+            "INSERT OR REPLACE INTO site_keys (name, value) VALUES ('write-probe', randomblob(32));\n",
+        );
+    }
+
     pub fn insert_events(&mut self, events: &[StoredEvent]) {
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();

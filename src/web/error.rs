@@ -41,6 +41,8 @@ pub enum AppError {
         currency: Option<Currency>,
     },
     Unavailable,
+    /// The database cannot be written now (disk full, read-only, no descriptor left): 503.
+    StorageUnavailable,
     /// Too many tries: 429 with `Retry-After` of this many seconds.
     RateLimited(u64),
     Internal(anyhow::Error),
@@ -72,6 +74,7 @@ impl AppError {
             AppError::Conflict { code, .. } => code,
             AppError::BidTooLow { .. } => "bid_too_low",
             AppError::Unavailable => "overloaded",
+            AppError::StorageUnavailable => "storage_unavailable",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Internal(_) => "internal",
         }
@@ -92,6 +95,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::Unavailable => Some(2),
+            AppError::StorageUnavailable => Some(5),
             AppError::RateLimited(secs) => Some(*secs),
             _ => None,
         }
@@ -123,6 +127,11 @@ impl AppError {
                 message
             }
             AppError::Unavailable => "the server is busy; try again shortly".into(),
+            AppError::StorageUnavailable => {
+                "the site cannot store changes right now; nothing was changed unless the lot \
+                 shows it; try again shortly"
+                    .into()
+            }
             AppError::RateLimited(secs) => {
                 format!("too many tries; wait {secs} s and try again")
             }
@@ -189,7 +198,9 @@ impl ResponseError for AppError {
             }
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::StorageUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -215,7 +226,25 @@ impl ResponseError for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(e.into())
+        if storage_fault(&e) {
+            tracing::warn!(error = %e, "storage refused a request");
+            AppError::StorageUnavailable
+        } else {
+            AppError::Internal(e.into())
+        }
+    }
+}
+
+/// Errors that say the storage cannot be used now, rather than that the request was wrong:
+/// SQLite's BUSY, READONLY, IOERR, FULL and CANTOPEN, and no connection to be had.
+fn storage_fault(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14)),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        _ => false,
     }
 }
 
@@ -277,9 +306,7 @@ impl From<HouseError> for AppError {
             },
             HouseError::Unavailable => AppError::Unavailable,
             HouseError::KeyReused => key_reused(),
-            HouseError::Store => AppError::Internal(anyhow::anyhow!(
-                "the auction house could not store a change"
-            )),
+            HouseError::Store => AppError::StorageUnavailable,
         }
     }
 }

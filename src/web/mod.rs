@@ -38,12 +38,22 @@ pub fn site_headers(secure: bool) -> actix_web::middleware::DefaultHeaders {
     }
 }
 
-pub(crate) async fn healthz(store: web::Data<Store>) -> HttpResponse {
-    if store.ping().await {
-        HttpResponse::Ok().content_type("text/plain").body("ok")
-    } else {
+/// Readiness: 200 only while the database answers and takes writes (API.md §3a).
+pub(crate) async fn healthz(
+    store: web::Data<Store>,
+    house: web::Data<crate::auction::AuctionHouse>,
+) -> HttpResponse {
+    let unready = |why: &'static str| {
         HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
-            .body("database unavailable")
+            .insert_header(("Retry-After", "5"))
+            .body(why)
+    };
+    if house.health().is_failing() {
+        unready("storage cannot be written")
+    } else if !store.ping().await {
+        unready("database unavailable")
+    } else {
+        HttpResponse::Ok().content_type("text/plain").body("ok")
     }
 }
