@@ -105,7 +105,10 @@ mod tests {
         assert_eq!(waits[6], Duration::from_secs(5));
         assert!(health.refusing());
         tokio::time::advance(Duration::from_secs(6)).await;
-        assert!(health.is_failing() && !health.refusing(), "time to try again");
+        assert!(
+            health.is_failing() && !health.refusing(),
+            "time to try again"
+        );
         health.succeeded();
         assert!(!health.is_failing());
         assert_eq!(health.retry_at(), None);

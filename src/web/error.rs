@@ -198,9 +198,7 @@ impl ResponseError for AppError {
             }
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unavailable | AppError::StorageUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::Unavailable | AppError::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

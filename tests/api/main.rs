@@ -9,6 +9,7 @@ mod browser;
 mod closing;
 mod concurrency;
 mod edges;
+mod faults;
 mod helpers;
 mod https;
 mod idempotency;
