@@ -8,6 +8,7 @@ mod bidding;
 mod browser;
 mod closing;
 mod concurrency;
+mod crashes;
 mod edges;
 mod faults;
 mod helpers;
