@@ -20,6 +20,13 @@ struct Cli {
 enum Command {
     /// Serve the site (the default).
     Serve(Box<ServeArgs>),
+    /// Copy the live database to a new file while the site serves (see README: restore).
+    Backup {
+        /// The file to write; it must not exist yet.
+        path: std::path::PathBuf,
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://gavel.db")]
+        database_url: String,
+    },
     /// Manage users.
     Users {
         #[command(subcommand)]
@@ -83,6 +90,12 @@ async fn main() -> anyhow::Result<()> {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(*args).await,
         Some(Command::Users { action }) => users(action).await,
+        Some(Command::Backup { path, database_url }) => {
+            let store = Store::open(&database_url).await?;
+            store.backup_to(&path).await?;
+            println!("backed up to {}", path.display());
+            Ok(())
+        }
     }
 }
 

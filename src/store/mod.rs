@@ -1,5 +1,6 @@
 //! SQLite through sqlx: one writer connection (the auction house's), a pool for the rest.
 
+mod backup;
 pub mod batch;
 pub mod events;
 pub mod idempotency;

@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod backup;
 mod bad_input;
 mod bidding;
 mod browser;
