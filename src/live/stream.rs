@@ -40,19 +40,13 @@ pub fn cursor(req: &HttpRequest, after: Option<&str>) -> Result<Option<i64>, App
         .filter(|v| !v.trim().is_empty());
     match header.or(after) {
         None => Ok(None),
-        Some(raw) => raw
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .map(Some)
-            .ok_or_else(|| {
-                AppError::field(
-                    "after",
-                    "invalid_cursor",
-                    "the cursor is an event id (a whole number)",
-                )
-            }),
+        Some(raw) => super::cursor::parse_cursor(raw).map(Some).ok_or_else(|| {
+            AppError::field(
+                "after",
+                "invalid_cursor",
+                "the cursor is an event id (a whole number)",
+            )
+        }),
     }
 }
 
