@@ -51,6 +51,8 @@ macro_rules! endpoints {
 }
 
 endpoints! { API, register_api, "/api/v1", super::api::refuse_method;
+    // The bid first: the router tries patterns in order, and bids are the hot path.
+    "/lots/{id}/bids" => { POST api_lots::place_bid: Bidder, GET api_lots::bids: Anyone },
     "/users" => { POST api_users::register: Anyone },
     "/tokens" => { POST api_users::issue_token: Anyone },
     "/tokens/current" => { DELETE api_users::revoke_token: SignedIn },
@@ -60,7 +62,6 @@ endpoints! { API, register_api, "/api/v1", super::api::refuse_method;
     "/lots/{id}/reject" => { POST api_lots::reject: Admin },
     "/lots/{id}/close" => { POST api_lots::close: Admin },
     "/lots/{id}/cancel" => { POST api_lots::cancel: Admin },
-    "/lots/{id}/bids" => { POST api_lots::place_bid: Bidder, GET api_lots::bids: Anyone },
 }
 
 endpoints! { SITE, register_site, "", super::pages::refuse_method;

@@ -223,6 +223,34 @@ fn api_cases(lot: &str) -> Vec<Case> {
             "invalid_reason",
         ),
         // Invalid ids and unknown routes.
+        case(
+            "POST",
+            "/api/v1/lots/not-a-uuid/approve",
+            "{}",
+            404,
+            "not_found",
+        ),
+        case(
+            "POST",
+            "/api/v1/lots/not-a-uuid/close",
+            "{}",
+            404,
+            "not_found",
+        ),
+        case(
+            "POST",
+            "/api/v1/lots/not-a-uuid/cancel",
+            "",
+            404,
+            "not_found",
+        ),
+        case(
+            "DELETE",
+            "/api/v1/tokens/current/extra",
+            "",
+            404,
+            "not_found",
+        ),
         case("GET", "/api/v1/lots/not-a-uuid", "", 404, "not_found"),
         case(
             "POST",
@@ -340,6 +368,9 @@ async fn every_bad_form_input_gets_the_error_page_and_changes_nothing() {
     let page = format!("/lots/{lot}");
     let bid = format!("/lots/{lot}/bid");
     let huge = "9".repeat(70 * 1024);
+    let anon = app.browser();
+    let admin_page = app.login_browser("root").await;
+    let not_a_lot = "/admin/lots/not-a-uuid/approve".to_owned();
     let long = "x".repeat(201);
     type FormCase<'a> = (
         &'a reqwest::Client,
@@ -406,6 +437,47 @@ async fn every_bad_form_input_gets_the_error_page_and_changes_nothing() {
             "/sell",
             vec![("title", "Lamp"), ("starting_price", "10")],
             422,
+        ),
+        (
+            &anon,
+            "/register",
+            "/register",
+            vec![("username", "e\u{202e}ve"), ("password", "correct horse")],
+            422,
+        ),
+        (
+            &anon,
+            "/register",
+            "/register",
+            vec![("username", "eve"), ("password", "short")],
+            422,
+        ),
+        (
+            &anon,
+            "/register",
+            "/register",
+            vec![
+                ("username", "eve"),
+                ("password", "correct horse"),
+                ("role", "admin"),
+            ],
+            422,
+        ),
+        (
+            &anon,
+            "/register",
+            "/register",
+            vec![("username", "eve")],
+            422,
+        ),
+        (&anon, "/login", "/login", vec![("username", "bea")], 422),
+        (&admin_page, "/admin", &not_a_lot, vec![], 404),
+        (
+            &admin_page,
+            "/admin",
+            "/admin/lots/00000000-0000-0000-0000-000000000000/explode",
+            vec![],
+            404,
         ),
     ];
     for (browser, page, action, fields, status) in cases {
