@@ -32,6 +32,7 @@ struct CredentialView {
     this_browser: bool,
     created_iso: String,
     created_text: String,
+    expires_iso: String,
     expires_text: String,
 }
 
@@ -49,6 +50,7 @@ fn credential_views(list: Vec<Credential>, current: Option<String>) -> Vec<Crede
             },
             created_iso: crate::domain::json::rfc3339(c.created_at),
             created_text: time_text(c.created_at),
+            expires_iso: crate::domain::json::rfc3339(c.expires_at),
             expires_text: time_text(c.expires_at),
             id: c.id,
         })
