@@ -68,6 +68,10 @@ async fn poll(
     let Some(after) = cursor(req, query.after.as_deref())? else {
         return Ok(answer(&[], hub.latest_id()));
     };
+    if req.method() == actix_web::http::Method::HEAD {
+        // The headers of an answer, without waiting for one.
+        return Ok(answer(&[], after));
+    }
     let wait = Duration::from_secs(query.timeout.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
     let (mut rx, channel) = hub.subscribe(&filter);
     let (backlog, scanned, _) = hub.backlog_page(&filter, after).await?;

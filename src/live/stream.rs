@@ -6,6 +6,7 @@ use super::limits::{StreamGuard, Transport};
 use super::presence;
 use crate::store::Store;
 use crate::web::error::AppError;
+use actix_web::http::{ConnectionType, Method, Version};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -112,6 +113,11 @@ async fn open(
     after: Option<i64>,
 ) -> Result<HttpResponse, AppError> {
     let ndjson = wants_ndjson(req);
+    if req.method() == Method::HEAD {
+        // The headers a stream would have, and no stream behind them.
+        let empty = futures_util::stream::empty::<Result<Bytes, Infallible>>();
+        return Ok(stream_response(req, ndjson, empty));
+    }
     let transport = if ndjson {
         Transport::Ndjson
     } else {
@@ -158,16 +164,32 @@ async fn open(
             (Ok::<_, Infallible>(bytes), w)
         })
     });
+    Ok(stream_response(req, ndjson, body))
+}
+
+/// A held stream's answer. To an HTTP/1.0 request it is delimited by closing the connection:
+/// such a client cannot read `Transfer-Encoding: chunked` (RFC 9112).
+fn stream_response(
+    req: &HttpRequest,
+    ndjson: bool,
+    body: impl futures_util::Stream<Item = Result<Bytes, Infallible>> + 'static,
+) -> HttpResponse {
     let content_type = if ndjson {
         "application/x-ndjson"
     } else {
         "text/event-stream"
     };
-    Ok(HttpResponse::Ok()
+    let mut res = HttpResponse::Ok()
         .content_type(content_type)
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        .streaming(body);
+    if req.version() == Version::HTTP_10 {
+        let head = res.head_mut();
+        head.no_chunking(true);
+        head.set_connection_type(ConnectionType::Close);
+    }
+    res
 }
 
 /// One watcher's whole state: a receiver and what is queued for it.

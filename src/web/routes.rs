@@ -24,6 +24,50 @@ pub struct Endpoint {
     pub access: Access,
 }
 
+/// What a resource serving `methods` answers to: a GET route answers HEAD too (RFC 9110), and
+/// every resource answers OPTIONS.
+pub fn allow_list(methods: &[&str]) -> String {
+    let mut allow: Vec<&str> = Vec::with_capacity(methods.len() + 2);
+    for m in methods {
+        allow.push(m);
+        if *m == "GET" {
+            allow.push("HEAD");
+        }
+    }
+    allow.push("OPTIONS");
+    allow.join(", ")
+}
+
+/// The route for one method; GET's also takes HEAD, whose answer actix sends without its body.
+fn route_for(method: &str) -> actix_web::Route {
+    use actix_web::{guard, web};
+    match method {
+        "GET" => web::route().guard(guard::Any(guard::Get()).or(guard::Head())),
+        "POST" => web::post(),
+        "PUT" => web::put(),
+        "DELETE" => web::delete(),
+        "PATCH" => web::patch(),
+        other => web::route().guard(guard::fn_guard({
+            let other = other.to_owned();
+            move |ctx| ctx.head().method.as_str() == other
+        })),
+    }
+}
+
+/// OPTIONS: 204 with `Allow` (no CORS: the site serves its own pages).
+fn options(allow: String) -> actix_web::Route {
+    actix_web::web::route()
+        .guard(actix_web::guard::Options())
+        .to(move || {
+            let allow = allow.clone();
+            async move {
+                actix_web::HttpResponse::NoContent()
+                    .insert_header(("Allow", allow))
+                    .finish()
+            }
+        })
+}
+
 /// Declares a list of endpoints and the function that registers them: one resource per path,
 /// whose other methods get 405 with `Allow` from `$refuse`.
 macro_rules! endpoints {
@@ -38,12 +82,13 @@ macro_rules! endpoints {
         ];
 
         pub fn $register(cfg: &mut actix_web::web::ServiceConfig) {
-            use actix_web::http::Method;
             $(
+                let allow = allow_list(&[$( stringify!($method) ),+]);
                 cfg.service(
                     actix_web::web::resource($path)
-                        $( .route(actix_web::web::method(Method::$method).to($handler)) )+
-                        .default_service($refuse(&[$( stringify!($method) ),+])),
+                        $( .route(route_for(stringify!($method)).to($handler)) )+
+                        .route(options(allow.clone()))
+                        .default_service($refuse(&allow)),
                 );
             )+
         }

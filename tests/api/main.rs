@@ -19,6 +19,7 @@ mod live;
 mod load;
 mod lots;
 mod pages;
+mod raw_http;
 mod shutdown;
 mod slow_bodies;
 mod sse;

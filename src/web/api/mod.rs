@@ -47,8 +47,8 @@ fn json_config() -> web::JsonConfig {
 }
 
 /// The answer for a method a resource does not serve: 405 in the §3 shape, with `Allow`.
-pub fn refuse_method(allowed: &[&str]) -> Route {
-    let allow = allowed.join(", ");
+pub fn refuse_method(allow: &str) -> Route {
+    let allow = allow.to_owned();
     web::to(move || {
         let allow = allow.clone();
         async move { Err::<String, _>(AppError::MethodNotAllowed(allow)) }

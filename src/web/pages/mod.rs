@@ -53,8 +53,8 @@ fn wants_html(req: &HttpRequest) -> bool {
 }
 
 /// The page for a method a resource does not serve: 405 with `Allow`.
-pub fn refuse_method(allowed: &[&str]) -> actix_web::Route {
-    let allow = allowed.join(", ");
+pub fn refuse_method(allow: &str) -> actix_web::Route {
+    let allow = allow.to_owned();
     web::to(move || {
         let allow = allow.clone();
         async move { Err::<HttpResponse, _>(PageError(AppError::MethodNotAllowed(allow))) }
