@@ -59,6 +59,17 @@ pub struct ServeArgs {
     /// Seconds a request body may take to arrive in full (and 5 at most without a byte).
     #[arg(long, env = "GAVEL_BODY_TIMEOUT_SECS", default_value_t = 15)]
     pub body_timeout_secs: u64,
+    /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) with GAVEL_TLS_KEY.
+    #[arg(long, env = "GAVEL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of GAVEL_TLS_CERT.
+    #[arg(
+        long,
+        env = "GAVEL_TLS_KEY",
+        requires = "tls_cert",
+        hide_env_values = true
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// Everything the running site needs to know, resolved once at start.
@@ -80,6 +91,8 @@ pub struct Settings {
     pub cookies: crate::web::cookies::CookiePolicy,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// Certificate and key files: the site serves HTTPS itself.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// A client that takes none of what we send for this long is disconnected by the kernel
     /// (TCP_USER_TIMEOUT), so a watcher that never reads cannot hold memory forever.
     pub stalled_after: Duration,
@@ -120,7 +133,13 @@ impl Settings {
                 bids_per_user: args.limit_bids_per_user,
             },
             trusted_proxies: args.trusted_proxies,
-            cookies: crate::web::cookies::CookiePolicy::for_public_url(args.public_url.as_deref()),
+            // Served over TLS directly, cookies are Secure whatever the public URL says.
+            cookies: crate::web::cookies::CookiePolicy::for_public_url(
+                args.public_url
+                    .as_deref()
+                    .or(args.tls_cert.as_ref().map(|_| "https://")),
+            ),
+            tls: args.tls_cert.zip(args.tls_key),
             public_url: args.public_url,
             body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
             ..Settings::for_database(&args.database_url)
@@ -143,6 +162,7 @@ impl Settings {
             public_url: None,
             cookies: crate::web::cookies::CookiePolicy::default(),
             body_timeout: Duration::from_secs(15),
+            tls: None,
             stalled_after: Duration::from_secs(30),
             rate_limits: RateSettings::default(),
             trusted_proxies: Vec::new(),

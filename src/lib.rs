@@ -100,6 +100,10 @@ impl Application {
         spawn_forgetting_idle_limits(data.4.clone().into_inner());
         spawn_purging_expired(store.clone(), settings.clock.clone());
         let stalled_after = settings.stalled_after;
+        let tls = match &settings.tls {
+            Some((cert, key)) => Some(web::tls::server_config(cert, key)?),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(web::site_headers(secure))
@@ -124,8 +128,11 @@ impl Application {
         // After an answer that closes the connection (a body cut at its deadline), the rest of
         // the body is read and dropped for at most this long.
         .client_disconnect_timeout(std::time::Duration::from_secs(2))
-        .disable_signals()
-        .listen(listener)?
+        .disable_signals();
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        }
         .run();
         Ok(Application {
             port,

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod pages;
 pub mod routes;
 mod telemetry;
+pub mod tls;
 pub mod view;
 
 use crate::store::Store;

@@ -23,3 +23,4 @@ mod raw_http;
 mod shutdown;
 mod slow_bodies;
 mod sse;
+mod tls;
