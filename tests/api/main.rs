@@ -18,6 +18,7 @@ mod idempotency;
 mod live;
 mod load;
 mod lots;
+mod nginx;
 mod pages;
 mod raw_http;
 mod shutdown;
