@@ -120,7 +120,7 @@ impl Application {
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })
-        .on_connect(move |conn, _| live::drop_when_stalled(conn, stalled_after))
+        .on_connect(move |conn, _| web::connections::drop_when_stalled(conn, stalled_after))
         // A watcher that hangs up is dropped at once, not at the next heartbeat.
         .h1_allow_half_closed(false)
         .max_connection_rate(4096)

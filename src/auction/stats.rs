@@ -16,7 +16,18 @@ pub struct HouseStats {
     syncs: AtomicU64,
     synced_batches: AtomicU64,
     sync_us: AtomicU64,
+    bids_accepted: AtomicU64,
+    bids_rejected: [AtomicU64; 5],
 }
+
+/// Reasons a bid is refused, in the order of `bids_rejected`.
+pub const REJECT_REASONS: [&str; 5] = [
+    "too_low",
+    "lot_not_open",
+    "auction_ended",
+    "forbidden",
+    "other",
+];
 
 impl HouseStats {
     /// A batch applied, and how long the house spent applying it.
@@ -42,8 +53,35 @@ impl HouseStats {
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
+    pub fn bid_accepted(&self) {
+        self.bids_accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A refused bid, by one of `REJECT_REASONS` (anything else counts as "other").
+    pub fn bid_rejected(&self, reason: &str) {
+        let i = REJECT_REASONS
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(4);
+        self.bids_rejected[i].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Prometheus text lines.
     pub fn render(&self, out: &mut String) {
+        let _ = writeln!(out, "# TYPE gavel_bids_accepted_total counter");
+        let _ = writeln!(
+            out,
+            "gavel_bids_accepted_total {}",
+            self.bids_accepted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# TYPE gavel_bids_rejected_total counter");
+        for (i, reason) in REJECT_REASONS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "gavel_bids_rejected_total{{reason=\"{reason}\"}} {}",
+                self.bids_rejected[i].load(Ordering::Relaxed)
+            );
+        }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let seconds = |a: &AtomicU64| load(a) as f64 / 1e6;
         let lines = [

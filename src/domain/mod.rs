@@ -7,6 +7,7 @@ pub mod lot;
 pub mod money;
 pub mod text;
 pub mod user;
+pub mod visibility;
 
 pub use lot::{
     AcceptedBid, BidRejected, BidRequest, Change, EventKind, Lot, LotStatus, NewLot, Time,

@@ -1,7 +1,6 @@
 //! How many streams the server holds, and the guard each one carries while it is held.
 
 use super::hub::{Hub, LotChannel};
-use crate::web::error::AppError;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -21,6 +20,10 @@ pub fn default_max_streams() -> usize {
     limit.saturating_sub(RESERVE).max(16) as usize
 }
 
+/// Every held connection the server allows is taken (`GAVEL_MAX_STREAMS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamsFull;
+
 /// Held while a stream or a waiting long poll is open; counts it out when dropped.
 pub struct StreamGuard {
     hub: Arc<Hub>,
@@ -29,17 +32,17 @@ pub struct StreamGuard {
 }
 
 impl Hub {
-    /// Admits one more held connection, or answers 503 past `GAVEL_MAX_STREAMS`.
+    /// Admits one more held connection, or refuses past `GAVEL_MAX_STREAMS` (web answers 503).
     pub fn admit(
         self: &Arc<Self>,
         transport: Transport,
         lot: Option<Arc<LotChannel>>,
-    ) -> Result<StreamGuard, AppError> {
+    ) -> Result<StreamGuard, StreamsFull> {
         let before = self.held.fetch_add(1, Ordering::AcqRel);
         if before >= self.max_streams {
             self.held.fetch_sub(1, Ordering::AcqRel);
             self.metrics.streams_refused.fetch_add(1, Ordering::Relaxed);
-            return Err(AppError::Unavailable);
+            return Err(StreamsFull);
         }
         self.metrics
             .gauge(transport)
@@ -69,20 +72,5 @@ impl Drop for StreamGuard {
         if let Some(channel) = &self.lot {
             channel.watchers.fetch_sub(1, Ordering::Relaxed);
         }
-    }
-}
-
-/// Asks the kernel to drop a connection whose peer takes none of our data for `after`
-/// (TCP_USER_TIMEOUT also bounds zero-window probing): a watcher that never reads is cut off
-/// instead of holding its buffers forever.
-pub fn drop_when_stalled(conn: &dyn std::any::Any, after: std::time::Duration) {
-    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
-    let tcp = conn
-        .downcast_ref::<actix_web::rt::net::TcpStream>()
-        .or_else(|| conn.downcast_ref::<Tls>().map(|tls| tls.get_ref().0));
-    if let Some(tcp) = tcp
-        && let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(after))
-    {
-        tracing::debug!(error = %e, "could not set TCP_USER_TIMEOUT");
     }
 }

@@ -1,11 +1,8 @@
-//! Prometheus text for `/metrics`: held streams, events, delivery latency, bids.
+//! The hub's part of `/metrics` (served by `web::metrics`): held streams, events, delivery
+//! latency.
 
-use super::hub::Hub;
 use super::limits::Transport;
-use crate::auction::AuctionHouse;
-use actix_web::{HttpResponse, web};
 use std::fmt::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -37,18 +34,7 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; 12],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
-    pub bids_accepted: AtomicU64,
-    pub bids_rejected: [AtomicU64; 5],
 }
-
-/// Reasons a bid is refused, in the order of `bids_rejected`.
-pub const REJECT_REASONS: [&str; 5] = [
-    "too_low",
-    "lot_not_open",
-    "auction_ended",
-    "forbidden",
-    "other",
-];
 
 impl Metrics {
     pub fn gauge(&self, transport: Transport) -> &AtomicI64 {
@@ -90,14 +76,6 @@ impl Metrics {
                 local.since = Some(now);
             }
         });
-    }
-
-    pub fn reject(&self, reason: &str) {
-        let i = REJECT_REASONS
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(4);
-        self.bids_rejected[i].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -156,28 +134,6 @@ impl Metrics {
             self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "gavel_delivery_latency_seconds_count {count}");
-        let _ = writeln!(out, "# TYPE gavel_bids_accepted_total counter");
-        let _ = writeln!(
-            out,
-            "gavel_bids_accepted_total {}",
-            self.bids_accepted.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(out, "# TYPE gavel_bids_rejected_total counter");
-        for (i, reason) in REJECT_REASONS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "gavel_bids_rejected_total{{reason=\"{reason}\"}} {}",
-                self.bids_rejected[i].load(Ordering::Relaxed)
-            );
-        }
         out
     }
-}
-
-pub async fn serve(hub: web::Data<Arc<Hub>>, house: web::Data<AuctionHouse>) -> HttpResponse {
-    let mut body = hub.metrics.render();
-    house.stats().render(&mut body);
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(body)
 }

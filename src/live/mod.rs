@@ -11,4 +11,4 @@ pub(crate) mod stream;
 
 pub use event::LiveEvent;
 pub use hub::{Filter, Hub, Push};
-pub use limits::{Transport, default_max_streams, drop_when_stalled};
+pub use limits::{StreamsFull, Transport, default_max_streams};

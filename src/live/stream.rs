@@ -76,7 +76,7 @@ pub async fn public_lot(hub: &Hub, store: &Store, raw: &str) -> Result<Uuid, App
         return Ok(id);
     }
     match store.lot(id).await? {
-        Some(lot) if lot.status.is_public() => {
+        Some(lot) if crate::domain::visibility::is_visible(&lot, None) => {
             hub.mark_opened(id);
             Ok(id)
         }

@@ -5,11 +5,9 @@ use crate::auction::{AuctionHouse, BidReceipt, HouseError};
 use crate::domain::idempotency::{IdempotencyKey, bid_fingerprint};
 use crate::domain::json::ReceiptJson;
 use crate::domain::{BidRejected, BidRequest, Time};
-use crate::live::Hub;
 use crate::store::Store;
 use crate::web::error::{AppError, key_reused};
 use actix_web::HttpResponse;
-use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 /// How a bid was answered: placed now, or the first answer to the same idempotency key again.
@@ -40,7 +38,6 @@ impl BidAnswer {
 /// is stored with the bid.
 pub async fn place_keyed_bid(
     house: &AuctionHouse,
-    hub: &Hub,
     store: &Store,
     now: Time,
     lot: Uuid,
@@ -56,7 +53,7 @@ pub async fn place_keyed_bid(
             Err(key_reused())
         };
     }
-    let receipt = place_bid(house, hub, lot, request, key).await?;
+    let receipt = place_bid(house, lot, request, key).await?;
     Ok(match receipt.replayed {
         Some(body) => BidAnswer::Replayed(body),
         None => BidAnswer::Placed(Box::new(receipt)),
@@ -65,23 +62,22 @@ pub async fn place_keyed_bid(
 
 pub async fn place_bid(
     house: &AuctionHouse,
-    hub: &Hub,
     lot: Uuid,
     request: BidRequest,
     key: Option<IdempotencyKey>,
 ) -> Result<BidReceipt, HouseError> {
     let result = house.bid_once(lot, request, key).await;
-    let metrics = &hub.metrics;
+    let stats = house.stats();
     match &result {
         Ok(receipt) if receipt.replayed.is_some() => {}
         Ok(_) => {
-            metrics.bids_accepted.fetch_add(1, Ordering::Relaxed);
+            stats.bid_accepted();
         }
-        Err(HouseError::Bid(BidRejected::TooLow { .. })) => metrics.reject("too_low"),
-        Err(HouseError::Bid(BidRejected::LotNotOpen)) => metrics.reject("lot_not_open"),
-        Err(HouseError::Bid(BidRejected::AuctionEnded)) => metrics.reject("auction_ended"),
-        Err(HouseError::Bid(BidRejected::OwnLot)) => metrics.reject("forbidden"),
-        Err(_) => metrics.reject("other"),
+        Err(HouseError::Bid(BidRejected::TooLow { .. })) => stats.bid_rejected("too_low"),
+        Err(HouseError::Bid(BidRejected::LotNotOpen)) => stats.bid_rejected("lot_not_open"),
+        Err(HouseError::Bid(BidRejected::AuctionEnded)) => stats.bid_rejected("auction_ended"),
+        Err(HouseError::Bid(BidRejected::OwnLot)) => stats.bid_rejected("forbidden"),
+        Err(_) => stats.bid_rejected("other"),
     }
     result
 }

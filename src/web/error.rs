@@ -289,6 +289,13 @@ pub fn key_reused() -> AppError {
     )
 }
 
+/// The hub holds no more streams: 503 with Retry-After, like any overload.
+impl From<crate::live::StreamsFull> for AppError {
+    fn from(_: crate::live::StreamsFull) -> Self {
+        AppError::Unavailable
+    }
+}
+
 impl From<HouseError> for AppError {
     fn from(e: HouseError) -> Self {
         match e {

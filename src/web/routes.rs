@@ -2,8 +2,9 @@
 //! lists, and the authorization test walks them, so no route exists without its row.
 
 use super::api::{lots as api_lots, users as api_users};
+use super::metrics;
 use super::pages::{accounts, admin, lots, me, sell};
-use crate::live::{metrics, poll, stream};
+use crate::live::{poll, stream};
 
 /// Who may call an endpoint. Handlers enforce it; the authorization table checks each one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

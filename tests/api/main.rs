@@ -15,6 +15,7 @@ mod faults;
 mod helpers;
 mod https;
 mod idempotency;
+mod layers;
 mod live;
 mod load;
 mod lots;

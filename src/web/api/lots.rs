@@ -5,6 +5,7 @@ use crate::auction::AuctionHouse;
 use crate::config::Settings;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::json::{BidJson, LotJson, NameJson};
+use crate::domain::visibility;
 use crate::domain::{BidRequest, Cents, Lot, LotStatus, NewLot, Role};
 use crate::store::Store;
 use crate::store::users::User;
@@ -17,14 +18,14 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-/// Whether the user sees the lot's private fields (reserve, reject reason).
+/// `domain::visibility` for a signed-in user (or nobody).
 pub fn is_privileged(lot: &Lot, user: Option<&User>) -> bool {
-    user.is_some_and(|u| u.role == Role::Admin || u.id == lot.seller.id)
+    visibility::is_privileged(lot, user.map(|u| (u.id, u.role)))
 }
 
-/// Pending and rejected offers exist only for their seller and the admins.
+/// `domain::visibility` for a signed-in user (or nobody).
 pub fn visible(lot: &Lot, user: Option<&User>) -> bool {
-    lot.status.is_public() || is_privileged(lot, user)
+    visibility::is_visible(lot, user.map(|u| (u.id, u.role)))
 }
 
 pub fn lot_json(lot: &Lot, user: Option<&User>) -> LotJson {
@@ -253,7 +254,6 @@ pub(crate) async fn place_bid(
     req: HttpRequest,
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
-    hub: web::Data<std::sync::Arc<crate::live::Hub>>,
     settings: web::Data<Settings>,
     limits: web::Data<RateLimits>,
     caller: ApiCaller,
@@ -270,17 +270,9 @@ pub(crate) async fn place_bid(
         amount,
         max,
     };
-    let answer = place_keyed_bid(
-        &house,
-        &hub,
-        &store,
-        settings.clock.now(),
-        lot_id,
-        request,
-        key,
-    )
-    .await
-    .map_err(|e| e.in_currency(&settings.currency))?;
+    let answer = place_keyed_bid(&house, &store, settings.clock.now(), lot_id, request, key)
+        .await
+        .map_err(|e| e.in_currency(&settings.currency))?;
     Ok(answer.response())
 }
 

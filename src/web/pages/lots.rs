@@ -173,7 +173,6 @@ pub(crate) async fn bid(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     house: web::Data<AuctionHouse>,
-    hub: web::Data<Arc<Hub>>,
     limits: web::Data<RateLimits>,
     path: web::Path<String>,
     form: web::Form<BidForm>,
@@ -244,7 +243,7 @@ pub(crate) async fn bid(
         max: None,
     };
     let now = settings.clock.now();
-    let result = place_keyed_bid(&house, &hub, &store, now, id, request, key).await;
+    let result = place_keyed_bid(&house, &store, now, id, request, key).await;
     if json {
         return Ok(match result {
             Ok(answer) => answer.response(),
