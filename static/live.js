@@ -149,58 +149,174 @@
     try { var p = JSON.parse(data); if (!lotId || p.lot_id === lotId) text("watchers", p.watchers); } catch (e) {}
   }
 
-  var streamUrl = lotRoot ? "/lots/" + lotId + "/events" : "/events";
-  var pollUrl = lotRoot ? "/lots/" + lotId + "/poll" : "/poll";
-  var es = null, failures = 0, stopped = false;
+  // One transport (SSE, or long polling after failures or when forced) from `after`, handing
+  // each event and state change to `on`. Returns a function that closes it.
+  function transport(streamUrl, pollUrl, after, on) {
+    var es = null, failures = 0, stopped = false, last = after;
+    function seen(kind, data) {
+      if (kind !== "presence") { try { var id = JSON.parse(data).id; if (id > last) last = id; } catch (e) {} }
+      on.event(kind, data);
+    }
+    function startStream() {
+      es = new EventSource(streamUrl + (streamUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + last);
+      es.onopen = function () { failures = 0; on.state("live"); };
+      TYPES.concat(["presence"]).forEach(function (t) {
+        es.addEventListener(t, function (m) { seen(t, m.data); });
+      });
+      es.onerror = function () {
+        failures += 1;
+        on.state("reconnecting");
+        if (failures >= 4 || es.readyState === EventSource.CLOSED) {
+          // Repeated failures: the network may not pass streams. Fall back to long polling,
+          // resuming from the last event seen.
+          es.close();
+          es = null;
+          if (stopped) return;
+          if (failures >= 4) startPolling(); else setTimeout(startStream, 2000);
+        }
+      };
+    }
+    function startPolling() {
+      var delay = 1000, first = true;
+      function loop() {
+        if (stopped) return;
+        // The first poll answers at once, so the page knows it is connected.
+        var wait = first ? 0 : 25;
+        first = false;
+        fetch(pollUrl + (pollUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + last + "&timeout=" + wait,
+              { headers: { Accept: "application/json" }, cache: "no-store" })
+          .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
+          .then(function (data) {
+            if (stopped) return;
+            on.state("live");
+            delay = 1000;
+            (data.events || []).forEach(function (ev) { seen(ev.type, JSON.stringify(ev)); });
+            if (typeof data.cursor === "number" && data.cursor > last) last = data.cursor;
+            loop();
+          })
+          .catch(function () {
+            if (stopped) return;
+            on.state(navigator.onLine === false ? "offline" : "reconnecting");
+            first = true;
+            setTimeout(loop, delay);
+            delay = Math.min(delay * 2, 10000);
+          });
+      }
+      loop();
+    }
+    if (forced === "longpoll" || !window.EventSource) startPolling(); else startStream();
+    return function () { stopped = true; if (es) { es.close(); es = null; } };
+  }
 
-  function startStream() {
-    es = new EventSource(streamUrl + "?after=" + cursor);
-    es.onopen = function () { failures = 0; setState("live"); };
-    TYPES.forEach(function (t) {
-      es.addEventListener(t, function (m) { try { apply(JSON.parse(m.data)); } catch (e) {} });
-    });
-    es.addEventListener("presence", function (m) { presence(m.data); });
-    es.onerror = function () {
-      failures += 1;
-      setState("reconnecting");
-      if (failures >= 4 || es.readyState === EventSource.CLOSED) {
-        // Repeated failures: the network may not pass streams. Fall back to long polling,
-        // resuming from the last event applied.
-        es.close();
-        es = null;
-        if (failures >= 4) startPolling(); else setTimeout(startStream, 2000);
+  function deliver(kind, data) {
+    if (kind === "presence") presence(data);
+    else { try { apply(JSON.parse(data)); } catch (e) {} }
+  }
+
+  var local = { event: deliver, state: setState };
+  var shared = window.BroadcastChannel && navigator.locks && forced !== "solo";
+  if (!shared) {
+    // A browser that cannot share: a connection of this tab's own.
+    var close = transport(lotRoot ? "/lots/" + lotId + "/events" : "/events",
+                          lotRoot ? "/lots/" + lotId + "/poll" : "/poll", cursor, local);
+    window.addEventListener("pagehide", close);
+  } else {
+    shareOneConnection();
+  }
+
+  // One live connection per browser however many tabs (issue: Comet for every client): the tab
+  // holding the "gavel-live" lock leads. It watches what every open tab wants (a lot, or all of
+  // them for the list) through one stream and hands each event to the others over a
+  // BroadcastChannel; each tab applies only events newer than its own cursor, so a replay is
+  // harmless. When the leader closes, the lock passes to another tab, which resumes from the
+  // oldest cursor any tab still needs: nothing is missed, nothing applied twice.
+  function shareOneConnection() {
+    var bc = new BroadcastChannel("gavel-live");
+    var tab = Date.now().toString(36) + Math.random().toString(36).slice(2);
+    var want = lotId ? [lotId] : "*";
+    var leading = false, wants = {}, closeCurrent = null, target = null, timer = null;
+
+    function announce() { bc.postMessage({ t: "want", tab: tab, want: want, cursor: cursor }); }
+
+    function union() {
+      var ids = {}, all = false;
+      Object.keys(wants).forEach(function (k) {
+        var w = wants[k].want;
+        if (w === "*") all = true; else w.forEach(function (id) { ids[id] = true; });
+      });
+      return all ? "*" : Object.keys(ids).sort().join(",");
+    }
+
+    // (Re)opens the one connection for the union of wants, from the oldest cursor needed.
+    function retarget(from) {
+      if (!leading) return;
+      var u = union();
+      if (u === target && from === null) return;
+      target = u;
+      var start = from === null ? cursor : from;
+      if (closeCurrent) closeCurrent();
+      // One lot alone: its own stream, which also carries how many are watching it.
+      var single = u !== "*" && u !== "" && u.indexOf(",") < 0;
+      var q = u === "*" ? "" : "?lots=" + u;
+      var streamUrl = single ? "/lots/" + u + "/events" : "/events" + q;
+      var pollUrl = single ? "/lots/" + u + "/poll" : "/poll" + q;
+      closeCurrent = transport(streamUrl, pollUrl, start, {
+        event: function (kind, data) { bc.postMessage({ t: "event", kind: kind, data: data }); deliver(kind, data); },
+        state: function (state) { bc.postMessage({ t: "state", state: state }); setState(state); }
+      });
+    }
+
+    function lead() {
+      leading = true;
+      wants = {};
+      wants[tab] = { want: want, cursor: cursor };
+      bc.postMessage({ t: "hello" });
+      // The others answer at once; then one connection from the oldest cursor among them.
+      setTimeout(function () {
+        var from = cursor;
+        Object.keys(wants).forEach(function (k) { from = Math.min(from, wants[k].cursor); });
+        retarget(from);
+      }, 200);
+      // A tab that stopped announcing (closed without a word) stops being watched for.
+      timer = setInterval(function () {
+        var now = Date.now(), dropped = false;
+        Object.keys(wants).forEach(function (k) {
+          if (k !== tab && now - wants[k].at > 15000) { delete wants[k]; dropped = true; }
+        });
+        if (dropped) retarget(null);
+      }, 5000);
+    }
+
+    bc.onmessage = function (m) {
+      var d = m.data || {};
+      if (d.t === "event") deliver(d.kind, d.data);
+      else if (d.t === "state") { if (!leading) setState(d.state); }
+      else if (d.t === "hello") announce();
+      else if (leading && d.t === "want") {
+        var known = wants[d.tab];
+        wants[d.tab] = { want: d.want, cursor: d.cursor, at: Date.now() };
+        // A new tab may need events from before the leader's position: replay from its cursor.
+        if (!known) retarget(Math.min(cursor, d.cursor));
+        else if (String(known.want) !== String(d.want)) retarget(null);
+      } else if (leading && d.t === "bye") {
+        delete wants[d.tab];
+        retarget(null);
       }
     };
-  }
 
-  function startPolling() {
-    var delay = 1000, first = true;
-    function loop() {
-      if (stopped) return;
-      // The first poll answers at once, so the page knows it is connected.
-      var wait = first ? 0 : 25;
-      first = false;
-      fetch(pollUrl + "?after=" + cursor + "&timeout=" + wait, { headers: { Accept: "application/json" }, cache: "no-store" })
-        .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
-        .then(function (data) {
-          setState("live");
-          delay = 1000;
-          (data.events || []).forEach(apply);
-          if (typeof data.cursor === "number" && data.cursor > cursor) cursor = data.cursor;
-          loop();
-        })
-        .catch(function () {
-          setState(navigator.onLine === false ? "offline" : "reconnecting");
-          first = true;
-          setTimeout(loop, delay);
-          delay = Math.min(delay * 2, 10000);
-        });
-    }
-    loop();
+    setState("reconnecting");
+    announce();
+    setInterval(announce, 5000);
+    navigator.locks.request("gavel-live", function () {
+      lead();
+      return new Promise(function () {}); // held until this tab goes away
+    });
+    window.addEventListener("pagehide", function () {
+      bc.postMessage({ t: "bye", tab: tab });
+      if (closeCurrent) closeCurrent();
+      if (timer) clearInterval(timer);
+    });
   }
-
-  if (forced === "longpoll" || !window.EventSource) startPolling(); else startStream();
-  window.addEventListener("pagehide", function () { stopped = true; if (es) es.close(); });
 
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();

@@ -401,3 +401,102 @@ async fn a_restarted_server_is_reconnected_to_and_missed_bids_are_filled_in() {
     )
     .await;
 }
+
+/// Live streams the server holds now (SSE, NDJSON and waiting polls).
+async fn streams_held(app: &TestApp) -> i64 {
+    app.metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("gavel_streams_held{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
+        .sum()
+}
+
+/// One browser, nine tabs (eight lot pages and the list): one live connection between them
+/// (two at most while the lead changes hands), every bid in its tab at once, and none missed
+/// when the leading tab closes while bids are placed.
+#[actix_web::test]
+async fn many_tabs_of_one_browser_share_one_live_connection() {
+    let app = spawn_with(Options::default()).await;
+    let admin = app.admin().await;
+    let seller = app.user("sam", "seller").await;
+    let bea = app.user("bea", "bidder").await;
+    let mut lots = Vec::new();
+    for _ in 0..8 {
+        lots.push(app.open_lot(&seller, &admin, 1_000, None, 3_600).await);
+    }
+    with_browsers(
+        "tabs",
+        |b| async move {
+            let c = &b[0];
+            let mut tabs = Vec::new();
+            for (i, path) in lots
+                .iter()
+                .map(|l| format!("/lots/{l}"))
+                .chain(std::iter::once("/".to_owned()))
+                .enumerate()
+            {
+                if i > 0 {
+                    let tab = c.new_window(true).await.expect("a new tab");
+                    c.switch_to_window(tab.handle).await.expect("switch");
+                }
+                c.goto(&app.url(&path)).await.expect("the tab loads");
+                tabs.push(c.window().await.expect("handle"));
+            }
+            for tab in &tabs {
+                c.switch_to_window(tab.clone()).await.expect("switch");
+                live_state(c, "live", Duration::from_secs(10)).await;
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while streams_held(&app).await > 2 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let held = streams_held(&app).await;
+            assert!(held <= 2, "nine tabs hold {held} streams");
+
+            for (i, lot) in lots.iter().enumerate() {
+                let cents = 2_000 + 100 * i as i64;
+                assert_eq!(app.bid(&bea, lot, cents).await.status(), 201);
+                c.switch_to_window(tabs[i].clone()).await.expect("switch");
+                let want = cents.to_string();
+                wait_until(c, "#current-price", Some("data-cents"), LIVE, |v| v == want).await;
+            }
+            c.switch_to_window(tabs[8].clone()).await.expect("the list");
+            let card = format!("[data-lot-id=\"{}\"] [data-role=price]", lots[7]);
+            wait_until(c, &card, Some("data-cents"), LIVE, |v| v == "2700").await;
+
+            // The leading tab (the first) closes; bids go on meanwhile; the others miss none.
+            c.switch_to_window(tabs[0].clone()).await.expect("switch");
+            c.close_window().await.expect("closed");
+            for (i, lot) in lots.iter().enumerate().skip(1) {
+                assert_eq!(
+                    app.bid(&bea, lot, 5_000 + 100 * i as i64).await.status(),
+                    201
+                );
+            }
+            for (i, lot) in lots.iter().enumerate().skip(1) {
+                c.switch_to_window(tabs[i].clone()).await.expect("switch");
+                let want = (5_000 + 100 * i as i64).to_string();
+                wait_until(
+                    c,
+                    "#current-price",
+                    Some("data-cents"),
+                    Duration::from_secs(10),
+                    |v| v == want,
+                )
+                .await;
+                let count = wait_until(c, "#bid-count", None, LIVE, |t| t == "2").await;
+                assert_eq!(count, "2", "lot {i}: both bids, once each");
+                let items = c
+                    .find_all(Locator::Css("#bid-history li"))
+                    .await
+                    .expect("history");
+                assert_eq!(items.len(), 2, "lot {i} {lot}: no bid twice");
+            }
+            let held = streams_held(&app).await;
+            assert!(held <= 2, "after the handover: {held} streams");
+        },
+        1,
+    )
+    .await;
+}
