@@ -7,7 +7,10 @@
   var lotRoot = document.querySelector("article.lot[data-cursor]");
   var listRoot = document.querySelector("[data-live-list][data-cursor]");
   var root = lotRoot || listRoot;
-  if (!root) return;
+  // A page without live content (e.g. /me) still takes part in the browser's one connection,
+  // watching nothing yet: it shows the connection's state.
+  var statusOnly = !root && document.getElementById("live-status");
+  if (!root && !statusOnly) return;
 
   var currency = body.getAttribute("data-currency") || "EUR";
   var money;
@@ -16,7 +19,9 @@
   function fmt(cents) { return money.format(cents / 100); }
 
   var lotId = lotRoot ? lotRoot.getAttribute("data-lot-id") : null;
-  var cursor = parseInt(root.getAttribute("data-cursor"), 10) || 0;
+  // `null`: this page needs no event from before it subscribed.
+  var cursor = root ? (parseInt(root.getAttribute("data-cursor"), 10) || 0) : null;
+  function older(a, b) { return a === null ? b : b === null ? a : Math.min(a, b); }
   var forced = new URLSearchParams(location.search).get("transport");
   var statusEl = document.getElementById("live-status");
   var TYPES = ["opened", "bid", "extended", "closed", "cancelled"];
@@ -158,7 +163,8 @@
       on.event(kind, data);
     }
     function startStream() {
-      es = new EventSource(streamUrl + (streamUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + last);
+      es = new EventSource(last === null ? streamUrl
+        : streamUrl + (streamUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + last);
       es.onopen = function () { failures = 0; on.state("live"); };
       TYPES.concat(["presence"]).forEach(function (t) {
         es.addEventListener(t, function (m) { seen(t, m.data); });
@@ -183,7 +189,8 @@
         // The first poll answers at once, so the page knows it is connected.
         var wait = first ? 0 : 25;
         first = false;
-        fetch(pollUrl + (pollUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + last + "&timeout=" + wait,
+        var q = (last === null ? "" : "after=" + last + "&") + "timeout=" + wait;
+        fetch(pollUrl + (pollUrl.indexOf("?") < 0 ? "?" : "&") + q,
               { headers: { Accept: "application/json" }, cache: "no-store" })
           .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
           .then(function (data) {
@@ -215,7 +222,9 @@
 
   var local = { event: deliver, state: setState };
   var shared = window.BroadcastChannel && navigator.locks && forced !== "solo";
-  if (!shared) {
+  if (!shared && statusOnly) {
+    // Nothing to watch and nobody to share with: no connection.
+  } else if (!shared) {
     // A browser that cannot share: a connection of this tab's own.
     var close = transport(lotRoot ? "/lots/" + lotId + "/events" : "/events",
                           lotRoot ? "/lots/" + lotId + "/poll" : "/poll", cursor, local);
@@ -233,10 +242,12 @@
   function shareOneConnection() {
     var bc = new BroadcastChannel("gavel-live");
     var tab = Date.now().toString(36) + Math.random().toString(36).slice(2);
-    var want = lotId ? [lotId] : "*";
+    var want = lotId ? [lotId] : listRoot ? "*" : [];
     var leading = false, wants = {}, closeCurrent = null, target = null, timer = null;
 
-    function announce() { bc.postMessage({ t: "want", tab: tab, want: want, cursor: cursor }); }
+    // A tab that watches nothing needs no past events: its cursor does not hold the others back.
+    function needs() { return want.length === 0 ? null : cursor; }
+    function announce() { bc.postMessage({ t: "want", tab: tab, want: want, cursor: needs() }); }
 
     function union() {
       var ids = {}, all = false;
@@ -253,7 +264,7 @@
       var u = union();
       if (u === target && from === null) return;
       target = u;
-      var start = from === null ? cursor : from;
+      var start = from === null ? needs() : from;
       if (closeCurrent) closeCurrent();
       // One lot alone: its own stream, which also carries how many are watching it.
       var single = u !== "*" && u !== "" && u.indexOf(",") < 0;
@@ -269,12 +280,12 @@
     function lead() {
       leading = true;
       wants = {};
-      wants[tab] = { want: want, cursor: cursor };
+      wants[tab] = { want: want, cursor: needs() };
       bc.postMessage({ t: "hello" });
       // The others answer at once; then one connection from the oldest cursor among them.
       setTimeout(function () {
-        var from = cursor;
-        Object.keys(wants).forEach(function (k) { from = Math.min(from, wants[k].cursor); });
+        var from = needs();
+        Object.keys(wants).forEach(function (k) { from = older(from, wants[k].cursor); });
         retarget(from);
       }, 200);
       // A tab that stopped announcing (closed without a word) stops being watched for.
@@ -296,7 +307,7 @@
         var known = wants[d.tab];
         wants[d.tab] = { want: d.want, cursor: d.cursor, at: Date.now() };
         // A new tab may need events from before the leader's position: replay from its cursor.
-        if (!known) retarget(Math.min(cursor, d.cursor));
+        if (!known) retarget(older(needs(), d.cursor));
         else if (String(known.want) !== String(d.want)) retarget(null);
       } else if (leading && d.t === "bye") {
         delete wants[d.tab];
