@@ -33,7 +33,8 @@
   function setState(state) {
     if (!statusEl) return;
     statusEl.setAttribute("data-state", state);
-    statusEl.textContent = state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Offline: reload for news";
+    statusEl.textContent = state === "live" ? "Live" : state === "connecting" ? "Connecting…"
+      : state === "reconnecting" ? "Reconnecting…" : "Offline: reload for news";
   }
 
   function text(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; return el; }
@@ -315,7 +316,7 @@
       }
     };
 
-    setState("reconnecting");
+    setState("connecting");
     announce();
     setInterval(announce, 5000);
     navigator.locks.request("gavel-live", function () {
