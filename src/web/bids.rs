@@ -36,7 +36,7 @@ impl BidAnswer {
 /// A bid with an optional idempotency key: a key already answered within 24 hours gets that
 /// answer again (or 422 when the request differs); otherwise the house decides, and its answer
 /// is stored with the bid.
-pub async fn place_keyed_bid(
+pub async fn place_bid(
     house: &AuctionHouse,
     store: &Store,
     now: Time,
@@ -53,22 +53,19 @@ pub async fn place_keyed_bid(
             Err(key_reused())
         };
     }
-    let receipt = place_bid(house, lot, request, key).await?;
+    let result = house.bid_once(lot, request, key).await;
+    count(house, &result);
+    let receipt = result?;
     Ok(match receipt.replayed {
         Some(body) => BidAnswer::Replayed(body),
         None => BidAnswer::Placed(Box::new(receipt)),
     })
 }
 
-pub async fn place_bid(
-    house: &AuctionHouse,
-    lot: Uuid,
-    request: BidRequest,
-    key: Option<IdempotencyKey>,
-) -> Result<BidReceipt, HouseError> {
-    let result = house.bid_once(lot, request, key).await;
+/// The house's counts of accepted and refused bids (`/metrics`); a replay is neither.
+fn count(house: &AuctionHouse, result: &Result<BidReceipt, HouseError>) {
     let stats = house.stats();
-    match &result {
+    match result {
         Ok(receipt) if receipt.replayed.is_some() => {}
         Ok(_) => {
             stats.bid_accepted();
@@ -79,5 +76,4 @@ pub async fn place_bid(
         Err(HouseError::Bid(BidRejected::OwnLot)) => stats.bid_rejected("forbidden"),
         Err(_) => stats.bid_rejected("other"),
     }
-    result
 }

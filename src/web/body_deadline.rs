@@ -44,7 +44,7 @@ pub async fn bound_bodies(
     let deadline = req
         .app_data::<actix_web::web::Data<BodyDeadline>>()
         .map(|d| *d.get_ref());
-    let Some(deadline) = deadline.filter(|_| has_body(&req)) else {
+    let Some(deadline) = deadline.filter(|_| has_body(req.headers())) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let now = Instant::now();
@@ -104,8 +104,8 @@ struct Unread {
     timed_out: Cell<bool>,
 }
 
-fn has_body(req: &ServiceRequest) -> bool {
-    let headers = req.headers();
+/// Whether a request announces a body (a length above zero, or chunks).
+pub fn has_body(headers: &actix_web::http::header::HeaderMap) -> bool {
     headers.contains_key("transfer-encoding")
         || headers
             .get("content-length")

@@ -208,17 +208,30 @@ impl ResponseError for AppError {
         if let AppError::Internal(e) = self {
             tracing::error!(error = ?e, "request failed");
         }
-        let mut res = HttpResponse::build(self.status_code());
+        let mut res = HttpResponse::build(self.status_code()).json(self.body());
+        self.add_headers(&mut res);
+        res
+    }
+}
+
+impl AppError {
+    /// What an answer to this error carries beyond its body, JSON or page alike: `Retry-After`,
+    /// `Allow`, and a closed connection after a body that did not arrive in time.
+    pub fn add_headers(&self, res: &mut HttpResponse) {
+        use actix_web::http::header::{ALLOW, HeaderValue, RETRY_AFTER};
+        let headers = res.headers_mut();
         if let Some(secs) = self.retry_after() {
-            res.insert_header(("Retry-After", secs.to_string()));
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let AppError::MethodNotAllowed(allow) = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            headers.insert(ALLOW, value);
         }
         if matches!(self, AppError::BodyTimeout) {
-            res.force_close();
+            res.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
         }
-        if let AppError::MethodNotAllowed(allow) = self {
-            res.insert_header(("Allow", allow.as_str()));
-        }
-        res.json(self.body())
     }
 }
 

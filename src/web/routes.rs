@@ -2,6 +2,7 @@
 //! lists, and the authorization test walks them, so no route exists without its row.
 
 use super::api::{lots as api_lots, users as api_users};
+use super::error::AppError;
 use super::metrics;
 use super::pages::{accounts, admin, lots, me, sell};
 use crate::live::{poll, stream};
@@ -40,18 +41,12 @@ pub fn allow_list(methods: &[&str]) -> String {
 }
 
 /// The route for one method; GET's also takes HEAD, whose answer actix sends without its body.
-fn route_for(method: &str) -> actix_web::Route {
+fn route_for(method: actix_web::http::Method) -> actix_web::Route {
     use actix_web::{guard, web};
-    match method {
-        "GET" => web::route().guard(guard::Any(guard::Get()).or(guard::Head())),
-        "POST" => web::post(),
-        "PUT" => web::put(),
-        "DELETE" => web::delete(),
-        "PATCH" => web::patch(),
-        other => web::route().guard(guard::fn_guard({
-            let other = other.to_owned();
-            move |ctx| ctx.head().method.as_str() == other
-        })),
+    if method == actix_web::http::Method::GET {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    } else {
+        web::method(method)
     }
 }
 
@@ -69,10 +64,23 @@ fn options(allow: String) -> actix_web::Route {
         })
 }
 
+/// The answer for a method a resource does not serve: 405 with `Allow`, in the shape `wrap`
+/// gives errors (JSON for the API, the error page for the site).
+fn refuse_method<E>(allow: &str, wrap: fn(AppError) -> E) -> actix_web::Route
+where
+    E: actix_web::ResponseError + 'static,
+{
+    let allow = allow.to_owned();
+    actix_web::web::to(move || {
+        let error = wrap(AppError::MethodNotAllowed(allow.clone()));
+        async move { Err::<actix_web::HttpResponse, E>(error) }
+    })
+}
+
 /// Declares a list of endpoints and the function that registers them: one resource per path,
-/// whose other methods get 405 with `Allow` from `$refuse`.
+/// whose other methods get 405 with `Allow` in the shape `$wrap` gives errors.
 macro_rules! endpoints {
-    ($list:ident, $register:ident, $prefix:literal, $refuse:path;
+    ($list:ident, $register:ident, $prefix:literal, $wrap:path;
      $( $path:literal => { $( $method:ident $handler:path : $access:ident ),+ $(,)? } ),+ $(,)?) => {
         pub const $list: &[Endpoint] = &[
             $( $( Endpoint {
@@ -87,16 +95,16 @@ macro_rules! endpoints {
                 let allow = allow_list(&[$( stringify!($method) ),+]);
                 cfg.service(
                     actix_web::web::resource($path)
-                        $( .route(route_for(stringify!($method)).to($handler)) )+
+                        $( .route(route_for(actix_web::http::Method::$method).to($handler)) )+
                         .route(options(allow.clone()))
-                        .default_service($refuse(&allow)),
+                        .default_service(refuse_method(&allow, $wrap)),
                 );
             )+
         }
     };
 }
 
-endpoints! { API, register_api, "/api/v1", super::api::refuse_method;
+endpoints! { API, register_api, "/api/v1", std::convert::identity;
     // The bid first: the router tries patterns in order, and bids are the hot path.
     "/lots/{id}/bids" => { POST api_lots::place_bid: Bidder, GET api_lots::bids: Anyone },
     "/users" => { POST api_users::register: Anyone },
@@ -110,7 +118,7 @@ endpoints! { API, register_api, "/api/v1", super::api::refuse_method;
     "/lots/{id}/cancel" => { POST api_lots::cancel: Admin },
 }
 
-endpoints! { SITE, register_site, "", super::pages::refuse_method;
+endpoints! { SITE, register_site, "", super::pages::PageError;
     "/healthz" => { GET super::healthz: Anyone },
     "/static/{name}" => { GET super::assets::serve: Anyone },
     "/events" => { GET stream::site_events: Anyone },

@@ -1,7 +1,7 @@
 //! `gavel backup PATH` while bidders bid: a server started on the copy finds every bid that was
 //! acknowledged before the backup began (README: restore).
 
-use crate::faults::Gavel;
+use crate::helpers::Gavel;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};

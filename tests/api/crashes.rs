@@ -2,7 +2,7 @@
 //! long run): after each restart every acknowledged bid is there, and every acknowledged
 //! idempotency key answers with its first answer.
 
-use crate::faults::Gavel;
+use crate::helpers::Gavel;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;

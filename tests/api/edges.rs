@@ -215,7 +215,7 @@ async fn with_real_limits() -> crate::helpers::TestApp {
 /// a bounded queue waits, the rest get 429. The real binary's memory is read before and after.
 #[actix_web::test]
 async fn a_login_burst_keeps_memory_bounded() {
-    let server = crate::helpers::ServerProcess::start(&[]).await;
+    let server = crate::helpers::Gavel::start(&[]).await;
     let (base, client) = (server.base.clone(), reqwest::Client::new());
     let pid = server.child.id();
     let before = resident_kib(pid);

@@ -5,6 +5,8 @@ use gavel::config::Settings;
 use gavel::store::Store;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -345,52 +347,200 @@ pub async fn error_code(res: Response) -> (StatusCode, String, Value) {
     (status, code, body)
 }
 
-/// The real binary on a free port with a fresh database; killed when dropped, pass or fail.
-pub struct ServerProcess {
-    pub child: std::process::Child,
+/// The real binary on a free port with a database in `dir`, logging errors to `dir/log`;
+/// killed when dropped, pass or fail. Admin `root`, bid and registration limits off, no soft
+/// close, unless `env` says otherwise.
+pub struct Gavel {
+    pub child: Child,
     pub base: String,
-    pub db_url: String,
-    _dir: TempDir,
+    pub dir: PathBuf,
+    pub client: Client,
+    _owned: Option<TempDir>,
 }
 
-impl ServerProcess {
-    pub async fn start(env: &[(&str, &str)]) -> ServerProcess {
+impl Gavel {
+    /// On a fresh database of its own.
+    pub async fn start(env: &[(&str, &str)]) -> Gavel {
         let dir = tempfile::tempdir().expect("dir");
+        let mut gavel = Gavel::launch(dir.path(), None, env).await;
+        gavel._owned = Some(dir);
+        gavel
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite://{}/g.db", self.dir.display())
+    }
+
+    pub async fn launch(dir: &Path, uid: Option<u32>, env: &[(&str, &str)]) -> Gavel {
+        use std::os::unix::process::CommandExt;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let db_url = format!("sqlite://{}/g.db", dir.path().display());
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", &db_url)
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("log"))
+            .expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gavel"));
+        cmd.args(["--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", format!("sqlite://{}/g.db", dir.display()))
             .env("RUST_LOG", "error")
+            .env("GAVEL_ADMIN", "root:correct horse")
+            .env("GAVEL_LIMIT_BIDS_PER_USER", "off")
+            .env("GAVEL_LIMIT_REGISTRATIONS_PER_ADDRESS", "off")
+            .env("GAVEL_SOFT_CLOSE_SECS", "0")
             .envs(env.iter().copied())
-            .spawn()
-            .expect("gavel runs");
-        let server = ServerProcess {
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(uid) = uid {
+            cmd.uid(uid).gid(uid);
+        }
+        let child = cmd.spawn().expect("gavel runs");
+        let gavel = Gavel {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            db_url,
-            _dir: dir,
+            dir: dir.to_owned(),
+            _owned: None,
+            // One connection, kept: with no descriptor left the server cannot accept another.
+            client: Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
         };
-        let client = Client::new();
         for _ in 0..150 {
-            if client
-                .get(format!("{}/healthz", server.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return server;
+            if gavel.client.get(gavel.url("/healthz")).send().await.is_ok() {
+                return gavel;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the server did not start");
     }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("answered")
+    }
+
+    pub async fn token(&self, name: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/tokens",
+                None,
+                json!({"username": name, "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "token for {name}");
+        let body: Value = res.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn user(&self, name: &str, role: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/users",
+                None,
+                json!({"username": name, "password": "correct horse", "role": role}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
+        self.token(name).await
+    }
+
+    /// An approved lot ending in `secs`.
+    pub async fn open_lot(&self, seller: &str, admin: &str, secs: i64) -> String {
+        let res = self
+            .post(
+                "/api/v1/lots",
+                Some(seller),
+                json!({"title": "Lamp", "starting_price_cents": 100, "duration_secs": secs}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let lot: Value = res.json().await.expect("json");
+        let id = lot["id"].as_str().expect("id").to_owned();
+        let res = self
+            .post(
+                &format!("/api/v1/lots/{id}/approve"),
+                Some(admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        id
+    }
+
+    pub async fn lot(&self, id: &str) -> Value {
+        let res = self
+            .client
+            .get(self.url(&format!("/api/v1/lots/{id}")))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(res.status(), StatusCode::OK, "reads go on");
+        res.json().await.expect("json")
+    }
+
+    pub async fn bid_ids(&self, lot: &str) -> Vec<String> {
+        let res = self
+            .client
+            .get(self.url(&format!("/api/v1/lots/{lot}/bids")))
+            .send()
+            .await
+            .expect("answered");
+        let body: Value = res.json().await.expect("json");
+        body["bids"]
+            .as_array()
+            .expect("bids")
+            .iter()
+            .map(|b| b["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    pub async fn healthz(&self) -> StatusCode {
+        self.client
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .expect("answered")
+            .status()
+    }
+
+    /// CPU seconds the server has used (user + system).
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    pub fn log_lines(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("log"))
+            .map(|l| l.lines().count())
+            .unwrap_or(0)
+    }
 }
 
-impl Drop for ServerProcess {
+impl Drop for Gavel {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

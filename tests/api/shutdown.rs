@@ -2,7 +2,7 @@
 //! connections, answers every request in flight, ends every stream cleanly, exits 0 in 10 s,
 //! and every acknowledged bid is in the database, and no other.
 
-use crate::helpers::ServerProcess;
+use crate::helpers::Gavel;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ async fn token(client: &Client, base: &str, name: &str, role: Option<&str>) -> S
 
 #[actix_web::test]
 async fn sigterm_under_load_finishes_requests_ends_streams_and_exits_cleanly() {
-    let mut server = ServerProcess::start(&[
+    let mut server = Gavel::start(&[
         ("GAVEL_ADMIN", "root:correct horse"),
         ("GAVEL_LIMIT_BIDS_PER_USER", "off"),
     ])
@@ -173,7 +173,9 @@ async fn sigterm_under_load_finishes_requests_ends_streams_and_exits_cleanly() {
         closed_unanswered += cut;
     }
     assert!(acknowledged > 0, "bids were placed under load");
-    let store = gavel::store::Store::open(&server.db_url).await.expect("db");
+    let store = gavel::store::Store::open(&server.db_url())
+        .await
+        .expect("db");
     let lot_id = uuid::Uuid::parse_str(&lot).expect("uuid");
     let stored = store.bids_of_lot(lot_id, i64::MAX).await.expect("bids");
     assert_eq!(

@@ -33,7 +33,7 @@ fn curl_present() -> bool {
     ok
 }
 
-/// `curl ARGS` → (stdout, the `-w` line last).
+/// What `curl -sk ARGS` prints (a `-w` format comes last in it).
 fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
         .args(["-sk", "--max-time", "10"])

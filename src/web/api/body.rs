@@ -82,7 +82,7 @@ async fn read_limited(payload: &mut Payload) -> Result<web::BytesMut, AppError> 
 }
 
 /// Straight from the bytes into `T` (no `Value` in between: a bid's body is on the hot path).
-/// Bad syntax is 400 `invalid_json`; a wrong type is a field error, as in `typed`.
+/// Bad syntax is 400 `invalid_json`; a wrong type is a field error (`field_error`).
 pub fn typed_from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // A struct would also take a JSON array (its fields in order): only an object is a body.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
@@ -117,21 +117,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if is_empty(req) {
+        if !crate::web::body_deadline::has_body(req.headers()) {
             return Box::pin(async { Ok(OptionalBody(None)) });
         }
         let body = Body::<T>::from_request(req, payload);
         Box::pin(async move { Ok(OptionalBody(Some(body.await?.0))) })
     }
-}
-
-fn is_empty(req: &HttpRequest) -> bool {
-    let headers = req.headers();
-    let length = headers
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    !headers.contains_key("transfer-encoding") && matches!(length, None | Some("0"))
 }
 
 /// Money fields keep their documented 400 `invalid_amount` (API.md §3) whatever is wrong with them.

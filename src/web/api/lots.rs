@@ -10,7 +10,7 @@ use crate::domain::{BidRequest, Cents, Lot, LotStatus, NewLot, Role};
 use crate::store::Store;
 use crate::store::users::User;
 use crate::web::auth::ApiCaller;
-use crate::web::bids::place_keyed_bid;
+use crate::web::bids as bidding;
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -242,8 +242,8 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError
     let Some(value) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
-    let raw = value.to_str().unwrap_or("\u{0}");
-    IdempotencyKey::parse(raw)
+    // A value that is not visible ASCII reads as empty, which the parser refuses.
+    IdempotencyKey::parse(value.to_str().unwrap_or_default())
         .map(Some)
         .map_err(AppError::Field)
 }
@@ -270,7 +270,7 @@ pub(crate) async fn place_bid(
         amount,
         max,
     };
-    let answer = place_keyed_bid(&house, &store, settings.clock.now(), lot_id, request, key)
+    let answer = bidding::place_bid(&house, &store, settings.clock.now(), lot_id, request, key)
         .await
         .map_err(|e| e.in_currency(&settings.currency))?;
     Ok(answer.response())

@@ -10,7 +10,7 @@ use crate::store::Store;
 use crate::store::users::User;
 use crate::web::api::lots::{is_privileged, visible};
 use crate::web::auth::Viewer;
-use crate::web::bids::place_keyed_bid;
+use crate::web::bids::place_bid;
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
 use crate::web::view::{BidView, CardView, LotView};
@@ -243,7 +243,7 @@ pub(crate) async fn bid(
         max: None,
     };
     let now = settings.clock.now();
-    let result = place_keyed_bid(&house, &store, now, id, request, key).await;
+    let result = place_bid(&house, &store, now, id, request, key).await;
     if json {
         return Ok(match result {
             Ok(answer) => answer.response(),

@@ -52,15 +52,6 @@ fn wants_html(req: &HttpRequest) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The page for a method a resource does not serve: 405 with `Allow`.
-pub fn refuse_method(allow: &str) -> actix_web::Route {
-    let allow = allow.to_owned();
-    web::to(move || {
-        let allow = allow.clone();
-        async move { Err::<HttpResponse, _>(PageError(AppError::MethodNotAllowed(allow))) }
-    })
-}
-
 pub struct NavUser {
     pub username: String,
     pub role: &'static str,
@@ -215,22 +206,7 @@ impl ResponseError for PageError {
             message: self.0.message(),
         };
         let mut res = render(self.status_code(), &page);
-        if matches!(self.0, AppError::BodyTimeout) {
-            res.head_mut()
-                .set_connection_type(actix_web::http::ConnectionType::Close);
-        }
-        if let AppError::MethodNotAllowed(allow) = &self.0
-            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow)
-        {
-            res.headers_mut()
-                .insert(actix_web::http::header::ALLOW, value);
-        }
-        if let Some(secs) = self.0.retry_after()
-            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
-        {
-            res.headers_mut()
-                .insert(actix_web::http::header::RETRY_AFTER, value);
-        }
+        self.0.add_headers(&mut res);
         res
     }
 }
