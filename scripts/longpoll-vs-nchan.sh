@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Long polling side by side (issue: Comet for every client, item 4): the same independent load
-# client (../shared/cometload) against Nchan and Gavel, interleaved in one run: N pollers of one
-# channel/lot, M publishes (bids for Gavel) INTERVAL ms apart. Needs a release build of Gavel,
-# cometload built into target/cometload, and Debian's nginx-light with libnginx-mod-nchan.
+# client (../shared/cometload) against Nchan, a bare actix-web poller (the framework's floor,
+# `gavel-floor --serve-pollers`) and Gavel, interleaved in one run: N pollers of one channel/lot,
+# M publishes (bids for Gavel) INTERVAL ms apart. Needs `cargo build --release`, cometload built
+# into target/cometload, and Debian's nginx-light with libnginx-mod-nchan. Prints a table of
+# every run at the end (from OUT/runs.jsonl).
 #
 #   scripts/longpoll-vs-nchan.sh [OUT] [ROUNDS]
+#   ONLY="gavel" scripts/longpoll-vs-nchan.sh OUT 1     # a subset, in this order
+#   GAVEL_BIN=path/to/gavel …                            # another build of Gavel
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-$(mktemp -d)}
@@ -30,13 +34,28 @@ nchan() {
   echo "== nchan $1"; grep -v '^{' "$OUT/nchan-$1.txt" | tail -12
 }
 
+floor() {
+  local addr=127.0.0.1:8094 pid
+  target/release/gavel-floor --serve-pollers "$addr" >"$OUT/floor-$1.server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://$addr/poll" && break; sleep 0.1; done
+  "$LOAD" longpoll "${COMMON[@]}" \
+    --url "http://$addr/poll?after={cursor}&timeout=25" --initial-cursor 0 \
+    --cursor-path cursor --events-path events \
+    --pub-url "http://$addr/pub" --content-type application/json \
+    --body '{"amount_cents":{n}}' --value-base 0 --value-step 100000 --match-prefix '"amount_cents":' \
+    --server-pid "$pid" --label "floor-$1" --json-out "$OUT/runs.jsonl" >"$OUT/floor-$1.txt" 2>&1 || true
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "== floor $1"; grep -v '^{' "$OUT/floor-$1.txt" | tail -12
+}
+
 gavel() {
   local db addr pid admin seller bidder lot cursor
   db=$(mktemp -d)
   addr=127.0.0.1:8093
   GAVEL_LIMIT_BIDS_PER_USER=off GAVEL_LIMIT_REGISTRATIONS_PER_ADDRESS=off \
   GAVEL_ADMIN=root:load-admin-password RUST_LOG=warn DATABASE_URL="sqlite://$db/gavel.db" \
-    target/release/gavel --bind "$addr" >"$OUT/gavel-$1.server.log" 2>&1 &
+    "${GAVEL_BIN:-target/release/gavel}" --bind "$addr" >"$OUT/gavel-$1.server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "http://$addr/healthz" && break; sleep 0.1; done
   api() { curl -sf -X POST -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2" "http://$addr$1"; }
@@ -63,6 +82,21 @@ gavel() {
 
 date -u +%FT%TZ >"$OUT/started"
 for r in $(seq "$ROUNDS"); do
-  nchan "$r"; sleep 65   # TIME_WAIT from 10,000 sockets
-  gavel "$r"; sleep 65
+  for server in ${ONLY:-nchan floor gavel}; do
+    "$server" "$r"
+    sleep "${PAUSE:-65}"   # TIME_WAIT from 10,000 sockets
+  done
 done
+python3 - "$OUT/runs.jsonl" <<'TABLE'
+import json, sys
+print(f"{'run':<10} {'delivered':>9} {'missing':>7} {'dup':>4} {'p50':>6} {'p99':>6} {'max':>6} "
+      f"{'us/deliv':>8} {'B/poller':>8} {'B held':>7} {'busy':>5}")
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    lat, srv = r["latency_ms"] or {}, r["server"] or {}
+    f = lambda v, d=0: "-" if v is None else f"{v:.{d}f}"
+    print(f"{r['label']:<10} {r['delivered']:>9} {r['missing']:>7} {r['duplicates']:>4} "
+          f"{f(lat.get('p50')):>6} {f(lat.get('p99')):>6} {f(lat.get('max')):>6} "
+          f"{f(srv.get('cpu_us_per_delivery'), 1):>8} {f(srv.get('bytes_per_conn')):>8} "
+          f"{f(srv.get('bytes_per_conn_end')):>7} {f(r['machine_busy']['fanout'], 2):>5}")
+TABLE

@@ -3,7 +3,9 @@
 //! - with `--hot-lot`, `gavel-load`'s bidding clients on one lot of a bare actix-web server,
 //!   the HTTP share of scenario 4b (`hot_lot.rs`);
 //! - with `--sockets N`, loopback writes of one event-sized frame to each of N held
-//!   connections, the kernel's share of every delivery (`sockets.rs`).
+//!   connections, the kernel's share of every delivery (`sockets.rs`);
+//! - with `--serve-pollers ADDR`, a bare actix-web long-poll server, the framework's floor under
+//!   Gavel's polls, for an outside load client to measure (`pollers.rs`).
 //!
 //! `cargo run --release --bin gavel-floor -- --seconds 5`, or `-- --hot-lot --seconds 10`, or
 //! `-- --sockets 19000` (which needs
@@ -18,6 +20,7 @@ mod hot_lot;
 mod http;
 #[path = "../common/pace.rs"]
 mod pace;
+mod pollers;
 #[path = "../common/process.rs"]
 #[expect(dead_code, reason = "the memory reading is gavel-load's")]
 mod process;
@@ -37,6 +40,9 @@ struct Args {
     hot_lot: bool,
     #[arg(long, hide = true)]
     serve_hot_lot: bool,
+    /// Serve bare long polls on this address until killed (no report).
+    #[arg(long, value_name = "ADDR")]
+    serve_pollers: Option<String>,
     #[command(flatten)]
     storage: storage::StorageArgs,
     #[command(flatten)]
@@ -48,6 +54,9 @@ fn main() -> anyhow::Result<()> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     if let Some(port) = args.socket_args.read_port {
         return sockets::read(&args.socket_args, port);
+    }
+    if let Some(bind) = &args.serve_pollers {
+        return pollers::serve(bind);
     }
     if args.serve_hot_lot {
         return hot_lot::serve();
