@@ -210,6 +210,36 @@ async fn long_polling_at_once_held_timed_out_and_woken() {
     assert_eq!(other["events"].as_array().map(Vec::len), Some(0));
     let res = app.get_json(&format!("{path}?after=abc"), None).await;
     assert_eq!(error_code(res).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A waiting poll keeps only the headers it reads (memory): the cursor in Last-Event-ID
+    // still counts, and a browser asking for HTML still gets the error as a page.
+    let resumed: Value = app
+        .api
+        .get(app.url(&path))
+        .header("Last-Event-ID", "1")
+        .send()
+        .await
+        .expect("poll")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resumed["events"][0]["type"], "bid", "resumed after id 1");
+    assert_eq!(resumed["cursor"], 2);
+    let page = app
+        .api
+        .get(app.url(&format!("{path}?timeout=soon")))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("poll");
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let content_type = page.headers()[reqwest::header::CONTENT_TYPE].clone();
+    assert!(
+        content_type
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/html")),
+        "{content_type:?}"
+    );
 }
 
 #[actix_web::test]
