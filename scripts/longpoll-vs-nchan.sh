@@ -7,7 +7,8 @@
 # every run at the end (from OUT/runs.jsonl).
 #
 #   scripts/longpoll-vs-nchan.sh [OUT] [ROUNDS]
-#   ONLY="gavel" scripts/longpoll-vs-nchan.sh OUT 1     # a subset, in this order
+#   ONLY="gavel" scripts/longpoll-vs-nchan.sh OUT 1     # a subset, in this order (of nchan,
+#                                                       # nchanev, floor, gavel, gavelsse, sockets)
 #   GAVEL_BIN=path/to/gavel …                            # another build of Gavel
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,17 +22,29 @@ NCHANCTL=../shared/cometload/nchanctl.sh
 mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
 COMMON=(-n "$N" --procs 2 --src-ips 8 -m "$M" --interval-ms "$INTERVAL")
+GAVEL=127.0.0.1:8093
+BID_BODY=(--content-type application/json --body '{"amount_cents":{n}}'
+  --value-base 0 --value-step 100000 --match-prefix '"amount_cents":')
 
-nchan() {
-  local pids workers
+# Nchan as cometload publishes to it by default (a ~20-byte body), and `nchanev`: the same with
+# a body the size of Gavel's bid event (~870 bytes), so that both servers move the same bytes.
+nchan() { nchan_run nchan "$1"; }
+nchanev() {
+  local pad
+  pad=$(printf 'x%.0s' $(seq 800))
+  nchan_run nchanev "$1" --body "{\"amount_cents\":{n},\"pad\":\"$pad\"}" --match-prefix '"amount_cents":'
+}
+nchan_run() {
+  local label=$1-$2 pids workers
+  shift 2
   pids=$("$NCHANCTL" start 1)
   workers=${pids#* }
   sleep 1
-  "$LOAD" longpoll "${COMMON[@]}" --http-cache-cursor \
+  "$LOAD" longpoll "${COMMON[@]}" --http-cache-cursor "$@" \
     --url 'http://127.0.0.1:8091/lp/r{run}' --pub-url 'http://127.0.0.1:8091/pub/r{run}' \
-    --server-pid "$workers" --label "nchan-$1" --json-out "$OUT/runs.jsonl" >"$OUT/nchan-$1.txt" 2>&1 || true
+    --server-pid "$workers" --label "$label" --json-out "$OUT/runs.jsonl" >"$OUT/$label.txt" 2>&1 || true
   "$NCHANCTL" stop >/dev/null
-  echo "== nchan $1"; grep -v '^{' "$OUT/nchan-$1.txt" | tail -12
+  echo "== $label"; grep -v '^{' "$OUT/$label.txt" | tail -12
 }
 
 floor() {
@@ -49,17 +62,15 @@ floor() {
   echo "== floor $1"; grep -v '^{' "$OUT/floor-$1.txt" | tail -12
 }
 
-gavel() {
-  local db addr pid admin seller bidder lot cursor
+# Starts Gavel on a fresh database with one open lot; sets pid, lot and bidder.
+gavel_up() {
+  local db admin seller
   db=$(mktemp -d)
-  addr=127.0.0.1:8093
   GAVEL_LIMIT_BIDS_PER_USER=off GAVEL_LIMIT_REGISTRATIONS_PER_ADDRESS=off \
   GAVEL_ADMIN=root:load-admin-password RUST_LOG=warn DATABASE_URL="sqlite://$db/gavel.db" \
-    "${GAVEL_BIN:-target/release/gavel}" --bind "$addr" >"$OUT/gavel-$1.server.log" 2>&1 &
+    "${GAVEL_BIN:-target/release/gavel}" --bind "$GAVEL" >"$OUT/$1.server.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do curl -sf -o /dev/null "http://$addr/healthz" && break; sleep 0.1; done
-  api() { curl -sf -X POST -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2" "http://$addr$1"; }
-  field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://$GAVEL/healthz" && break; sleep 0.1; done
   admin=$(api /api/v1/tokens '{"username":"root","password":"load-admin-password"}' | field '["token"]')
   api /api/v1/users '{"username":"sam","password":"load-password","role":"seller"}' >/dev/null
   api /api/v1/users '{"username":"bea","password":"load-password"}' >/dev/null
@@ -67,22 +78,45 @@ gavel() {
   bidder=$(api /api/v1/tokens '{"username":"bea","password":"load-password"}' | field '["token"]')
   lot=$(api /api/v1/lots '{"title":"Load","starting_price_cents":100,"duration_secs":86400}' "$seller" | field '["id"]')
   api "/api/v1/lots/$lot/approve" '{}' "$admin" >/dev/null
-  cursor=$(curl -sf "http://$addr/lots/$lot/poll?timeout=0" | field '["cursor"]')
+}
+api() { curl -sf -X POST -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2" "http://$GAVEL$1"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+gavel() {
+  local pid lot bidder cursor
+  gavel_up "gavel-$1"
+  cursor=$(curl -sf "http://$GAVEL/lots/$lot/poll?timeout=0" | field '["cursor"]')
   "$LOAD" longpoll "${COMMON[@]}" \
-    --url "http://$addr/lots/$lot/poll?after={cursor}&timeout=25" --initial-cursor "$cursor" \
+    --url "http://$GAVEL/lots/$lot/poll?after={cursor}&timeout=25" --initial-cursor "$cursor" \
     --cursor-path cursor --events-path events \
-    --pub-url "http://$addr/api/v1/lots/$lot/bids" --content-type application/json \
-    --pub-header "Authorization: Bearer $bidder" \
-    --body '{"amount_cents":{n}}' --value-base 0 --value-step 100000 --match-prefix '"amount_cents":' \
+    --pub-url "http://$GAVEL/api/v1/lots/$lot/bids" --pub-header "Authorization: Bearer $bidder" \
+    "${BID_BODY[@]}" \
     --server-pid "$pid" --label "gavel-$1" --json-out "$OUT/runs.jsonl" >"$OUT/gavel-$1.txt" 2>&1 || true
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$db"
   echo "== gavel $1"; grep -v '^{' "$OUT/gavel-$1.txt" | tail -12
+}
+
+# Gavel's SSE on the same work, and the kernel's floor under it (`gavel-floor --sockets`:
+# a frame of the event's size written to as many held loopback connections, no HTTP).
+gavelsse() {
+  local pid lot bidder
+  gavel_up "sse-$1"
+  "$LOAD" sse "${COMMON[@]}" --url "http://$GAVEL/lots/$lot/events" \
+    --pub-url "http://$GAVEL/api/v1/lots/$lot/bids" --pub-header "Authorization: Bearer $bidder" \
+    "${BID_BODY[@]}" \
+    --server-pid "$pid" --label "sse-$1" --json-out "$OUT/runs.jsonl" >"$OUT/sse-$1.txt" 2>&1 || true
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "== sse $1"; grep -v '^{' "$OUT/sse-$1.txt" | tail -12
+}
+
+sockets() {
+  target/release/gavel-floor --sockets "$N" --rounds "$M" --interval-ms "$INTERVAL" \
+    --frame-bytes 1000 | tee -a "$OUT/sockets.jsonl"
 }
 
 date -u +%FT%TZ >"$OUT/started"
 for r in $(seq "$ROUNDS"); do
-  for server in ${ONLY:-nchan floor gavel}; do
+  for server in ${ONLY:-nchan nchanev floor gavel gavelsse sockets}; do
     "$server" "$r"
     sleep "${PAUSE:-65}"   # TIME_WAIT from 10,000 sockets
   done
