@@ -110,6 +110,7 @@ impl Application {
                 .wrap(from_fn(web::csrf::ensure_cookie))
                 .wrap(from_fn(web::body_deadline::bound_bodies))
                 .wrap(from_fn(web::trace_requests))
+                .wrap(from_fn(web::fast_polls::answer_polls))
                 .app_data(data.0.clone())
                 .app_data(data.1.clone())
                 .app_data(data.2.clone())

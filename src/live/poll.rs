@@ -22,9 +22,9 @@ const MAX_WAIT: u64 = 55;
 
 #[derive(Deserialize)]
 pub struct PollQuery {
-    after: Option<String>,
-    timeout: Option<u64>,
-    lots: Option<String>,
+    pub(crate) after: Option<String>,
+    pub(crate) timeout: Option<u64>,
+    pub(crate) lots: Option<String>,
 }
 
 /// A waiting poll holds its request for up to 55 s, and actix sizes every request's header map
@@ -78,7 +78,7 @@ fn answer(events: &[Arc<super::LiveEvent>], cursor: i64) -> HttpResponse {
         .body(body)
 }
 
-async fn poll(
+pub(crate) async fn poll(
     req: &HttpRequest,
     hub: &Arc<Hub>,
     filter: Filter,

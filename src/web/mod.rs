@@ -10,6 +10,7 @@ pub mod connections;
 pub mod cookies;
 pub mod csrf;
 pub mod error;
+pub mod fast_polls;
 pub mod limits;
 mod metrics;
 pub mod pages;
@@ -29,15 +30,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub use telemetry::trace_requests;
 
+const REFERRER_POLICY: (&str, &str) = ("referrer-policy", "same-origin");
+const HSTS: (&str, &str) = ("strict-transport-security", "max-age=31536000");
+
 /// Headers every answer carries: no referrer leaves the site, and behind https the browser is
 /// told to come back only over https (a year).
 pub fn site_headers(secure: bool) -> actix_web::middleware::DefaultHeaders {
-    let headers =
-        actix_web::middleware::DefaultHeaders::new().add(("Referrer-Policy", "same-origin"));
+    let headers = actix_web::middleware::DefaultHeaders::new().add(REFERRER_POLICY);
+    if secure { headers.add(HSTS) } else { headers }
+}
+
+/// The same headers, for answers that do not pass `site_headers` (`fast_polls`).
+pub fn add_site_headers(headers: &mut actix_web::http::header::HeaderMap, secure: bool) {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    let mut add = |(name, value): (&'static str, &'static str)| {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    };
+    add(REFERRER_POLICY);
     if secure {
-        headers.add(("Strict-Transport-Security", "max-age=31536000"))
-    } else {
-        headers
+        add(HSTS);
     }
 }
 

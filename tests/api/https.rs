@@ -59,6 +59,13 @@ async fn an_https_site_sends_secure_host_cookies_and_hsts() {
         headers["strict-transport-security"], "max-age=31536000",
         "HSTS"
     );
+    // Long polls are answered in front of the middleware (web::fast_polls), with HSTS too.
+    let poll = app.get_json("/poll?after=0&timeout=0", None).await;
+    assert_eq!(poll.status(), StatusCode::OK);
+    assert_eq!(
+        poll.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
 
     // A plain-HTTP site (local serving) keeps plain cookies and sends no HSTS.
     let plain = spawn_app().await;
