@@ -23,6 +23,11 @@ pub async fn answer_polls(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if !is_bodiless_get_poll(&req) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    // Answered here or routed, a waiting poll holds only the headers it reads.
+    shed_headers(&mut req);
     let Some((lot, query)) = plain_poll(&req) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
@@ -41,7 +46,6 @@ pub async fn answer_polls(
             Err(_) => return Ok(next.call(req).await?.map_into_left_body()),
         },
     };
-    shed_headers(&mut req);
     let (http, _) = req.into_parts();
     let mut res = match poll(&http, hub.get_ref(), filter, &query).await {
         Ok(res) => res,
@@ -55,13 +59,18 @@ pub async fn answer_polls(
     Ok(ServiceResponse::new(http, res).map_into_right_body())
 }
 
+/// A GET of a long-poll path with no body: the requests that may wait.
+fn is_bodiless_get_poll(req: &ServiceRequest) -> bool {
+    let path = req.path();
+    (path == "/poll" || (path.starts_with("/lots/") && path.ends_with("/poll")))
+        && req.method() == Method::GET
+        && !req.headers().contains_key("content-length")
+        && !req.headers().contains_key("transfer-encoding")
+}
+
 /// The lot (none for `/poll`) and query of a GET poll this layer may answer, or None.
 fn plain_poll(req: &ServiceRequest) -> Option<(Option<Uuid>, PollQuery)> {
-    if req.method() != Method::GET
-        || req.headers().contains_key("content-length")
-        || req.headers().contains_key("transfer-encoding")
-        || tracing::enabled!(tracing::Level::DEBUG)
-    {
+    if !is_bodiless_get_poll(req) || tracing::enabled!(tracing::Level::DEBUG) {
         return None;
     }
     let lot = match req.path() {

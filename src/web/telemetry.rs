@@ -9,14 +9,11 @@ use std::time::Instant;
 use tracing::Instrument;
 
 pub async fn trace_requests(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let live = is_live(req.path());
     if live {
-        if req.path().ends_with("/poll") {
-            crate::live::poll::shed_headers(&mut req);
-        }
         // Nothing would be logged: no span, no clock readings (a poll is the most frequent
         // request of all, tens of thousands a second during a bid's fan-out).
         if !tracing::enabled!(tracing::Level::DEBUG) {

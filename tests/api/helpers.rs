@@ -173,6 +173,12 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// A GET with one more header (`Last-Event-ID`, `Accept`, …).
+    pub async fn get_with(&self, path: &str, (name, value): (&str, &str)) -> Response {
+        let req = self.api.get(self.url(path)).header(name, value);
+        req.send().await.expect("request sent")
+    }
+
     /// Registers a user over the API and returns a bearer token.
     pub async fn user(&self, name: &str, role: &str) -> String {
         let res = self

@@ -219,24 +219,16 @@ async fn long_polling_at_once_held_timed_out_and_woken() {
     // A waiting poll keeps only the headers it reads (memory): the cursor in Last-Event-ID
     // still counts, and a browser asking for HTML still gets the error as a page.
     let resumed: Value = app
-        .api
-        .get(app.url(&path))
-        .header("Last-Event-ID", "1")
-        .send()
+        .get_with(&path, ("Last-Event-ID", "1"))
         .await
-        .expect("poll")
         .json()
         .await
         .expect("json");
     assert_eq!(resumed["events"][0]["type"], "bid", "resumed after id 1");
     assert_eq!(resumed["cursor"], 2);
     let page = app
-        .api
-        .get(app.url(&format!("{path}?timeout=soon")))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .expect("poll");
+        .get_with(&format!("{path}?timeout=soon"), ("Accept", "text/html"))
+        .await;
     assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let content_type = page.headers()[reqwest::header::CONTENT_TYPE].clone();
     assert!(
@@ -272,12 +264,11 @@ async fn the_site_stream_filters_by_lot_and_ndjson_works() {
     assert_eq!(only_events.len(), 2);
 
     let res = app
-        .api
-        .get(app.url(&format!("/lots/{lot}/events?after=0")))
-        .header("Accept", "application/x-ndjson")
-        .send()
-        .await
-        .expect("ndjson");
+        .get_with(
+            &format!("/lots/{lot}/events?after=0"),
+            ("Accept", "application/x-ndjson"),
+        )
+        .await;
     assert_eq!(res.headers()["content-type"], "application/x-ndjson");
     let mut res = res;
     let mut text = String::new();
