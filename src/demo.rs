@@ -164,7 +164,7 @@ async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
         }
         let request = BidRequest {
             bidder: bidder.clone(),
-            amount: lot.min_next_bid(),
+            amount: Some(lot.min_next_bid()),
             max: None,
         };
         if let Err(e) = house.bid(lot.id, request).await {

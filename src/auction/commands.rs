@@ -23,11 +23,12 @@ pub enum HouseError {
     KeyReused,
 }
 
-/// An accepted bid, as committed.
+/// An accepted request, as committed: the requester's own bid it showed with that bid's event
+/// id (none for a maximum raised alone), and the lot.
 #[derive(Debug, Clone)]
 pub struct BidReceipt {
-    pub bid: AcceptedBid,
-    pub event_id: i64,
+    pub bid: Option<(AcceptedBid, i64)>,
+    pub bidder: Uuid,
     pub lot: Lot,
     /// For a retry under the same idempotency key: the first answer's body, to send again.
     pub replayed: Option<Arc<str>>,
@@ -58,6 +59,12 @@ pub enum Command {
         request: BidRequest,
         key: Option<IdempotencyKey>,
         reply: Reply<BidReceipt>,
+    },
+    /// An admin takes a request out of an open lot; the rest are replayed.
+    RemoveBid {
+        lot_id: Uuid,
+        request_no: i64,
+        reply: Reply<Lot>,
     },
     /// Finish what is queued before it, then stop; answered once stopped.
     Stop { done: oneshot::Sender<()> },

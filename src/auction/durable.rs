@@ -11,9 +11,9 @@
 
 use super::commands::{BidReceipt, HouseError, Reply};
 use super::health::StorageHealth;
-use super::open_lots::OpenLots;
+use super::open_lots::{LotUpdate, OpenLots};
 use super::stats::HouseStats;
-use crate::domain::{AcceptedBid, Lot};
+use crate::domain::Lot;
 use crate::store::events::StoredEvent;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,7 +58,7 @@ impl Answer {
 pub(super) struct Committed {
     /// False when the batch wrote nothing: it still waits for the batches before it.
     pub wrote: bool,
-    pub view: Vec<(Lot, Vec<(AcceptedBid, i64)>)>,
+    pub view: Vec<LotUpdate>,
     pub events: Vec<StoredEvent>,
     pub answers: Vec<Answer>,
 }
@@ -128,8 +128,8 @@ async fn run(
                 committed.answers.into_iter().for_each(Answer::fail);
                 continue;
             }
-            for (lot, bids) in committed.view {
-                open.update(lot, &bids);
+            for update in committed.view {
+                open.update(update);
             }
             // The bidders first: their handlers are woken ahead of the watchers' streams, so a
             // bid on a lot 19,000 browsers watch is confirmed before the fan-out, not after it.

@@ -72,6 +72,14 @@ impl RecentBids {
     }
 }
 
+/// A lot as a batch left it: its bids shown (oldest first, with their event ids); `replaced`
+/// when a removal rewrote its history, so those bids are all of it.
+pub struct LotUpdate {
+    pub lot: Lot,
+    pub new_bids: Vec<(AcceptedBid, i64)>,
+    pub replaced: bool,
+}
+
 #[derive(Clone, Default)]
 pub struct OpenLots(Arc<RwLock<HashMap<Uuid, Arc<OpenLot>>>>);
 
@@ -91,8 +99,13 @@ impl OpenLots {
         lots
     }
 
-    /// A lot's new state, with the bids this batch accepted on it (oldest first).
-    pub(super) fn update(&self, lot: Lot, new_bids: &[(AcceptedBid, i64)]) {
+    /// A lot's new state, with the bids this batch showed on it.
+    pub(super) fn update(&self, update: LotUpdate) {
+        let LotUpdate {
+            lot,
+            new_bids,
+            replaced,
+        } = update;
         let Ok(mut map) = self.0.write() else { return };
         if lot.status != LotStatus::Open {
             map.remove(&lot.id);
@@ -103,13 +116,16 @@ impl OpenLots {
             lot_id: lot.id,
             lot_title: lot.title.clone(),
             bidder: bid.bidder.username.clone(),
+            bidder_id: bid.bidder.id,
             amount: bid.amount,
             placed_at: bid.placed_at,
             event_id: *event_id,
+            proxy: bid.proxy,
+            request_no: bid.request_no,
         });
         let recent_bids = match map.get(&lot.id) {
-            Some(before) => before.recent_bids.with_newer(newer),
-            None => RecentBids::default().with_newer(newer),
+            Some(before) if !replaced => before.recent_bids.with_newer(newer),
+            _ => RecentBids::default().with_newer(newer),
         };
         map.insert(lot.id, Arc::new(OpenLot { lot, recent_bids }));
     }
@@ -141,6 +157,9 @@ mod tests {
             lot_id: Uuid::nil(),
             lot_title: "Lamp".into(),
             bidder: "bea".into(),
+            bidder_id: Uuid::nil(),
+            proxy: false,
+            request_no: event_id,
             amount: Cents::new(100 + event_id).unwrap_or_else(|_| unreachable!()),
             placed_at: chrono::Utc::now(),
             event_id,

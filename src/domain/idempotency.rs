@@ -29,9 +29,11 @@ impl IdempotencyKey {
 }
 
 /// What makes two bids "the same request": the lot and the amounts.
-pub fn bid_fingerprint(lot: Uuid, amount: Cents, max: Option<Cents>) -> String {
+pub fn bid_fingerprint(lot: Uuid, amount: Option<Cents>, max: Option<Cents>) -> String {
     let max = max.map_or(0, Cents::get);
-    format!("bid {lot} {} {max}", amount.get())
+    // 0 for a maximum sent alone: no amount is 0.
+    let amount = amount.map_or(0, Cents::get);
+    format!("bid {lot} {amount} {max}")
 }
 
 #[cfg(test)]

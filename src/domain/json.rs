@@ -66,6 +66,9 @@ pub struct LotJson {
     /// Only for the lot's seller and admins, once rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
+    /// The viewer's own live maximum (API.md §6), for them alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_max_cents: Option<i64>,
     pub last_event_id: i64,
 }
 
@@ -97,7 +100,16 @@ impl LotJson {
             }),
             final_price_cents: lot.final_price.map(|c| c.get()),
             reject_reason: None,
+            my_max_cents: None,
             last_event_id: lot.last_event_id,
+        }
+    }
+
+    /// The public view with the viewer's own maximum, if they have one.
+    pub fn for_bidder(lot: &Lot, viewer: Uuid) -> Self {
+        LotJson {
+            my_max_cents: lot.max_of(viewer).map(|c| c.get()),
+            ..LotJson::public(lot)
         }
     }
 
@@ -119,22 +131,25 @@ pub struct BidJson {
     #[serde(with = "time_format")]
     pub placed_at: Time,
     pub event_id: i64,
+    /// Placed by the site from the bidder's maximum (API.md §6).
+    pub proxy: bool,
 }
 
-/// The 201 answer to a bid (API.md §3), serialized straight from its typed parts. A bidder is
-/// never the lot's seller or an admin, so the lot is the public view: the same body for the
-/// first answer and for every replay of it.
+/// The answer to a bid (API.md §3, §6 rule 5), serialized straight from its typed parts. A
+/// bidder is never the lot's seller, so the lot is the public view with the bidder's own
+/// maximum: the same body for the first answer and for every replay of it.
 #[derive(Serialize)]
 pub struct ReceiptJson {
-    pub bid: BidJson,
+    /// None when the request showed no bid of the requester's (a maximum raised alone).
+    pub bid: Option<BidJson>,
     pub lot: LotJson,
 }
 
 impl ReceiptJson {
-    pub fn new(bid: &AcceptedBid, event_id: i64, lot: &super::Lot) -> Self {
+    pub fn new(bid: Option<&(AcceptedBid, i64)>, lot: &super::Lot, bidder: Uuid) -> Self {
         ReceiptJson {
-            bid: BidJson::new(bid, event_id),
-            lot: LotJson::public(lot),
+            bid: bid.map(|(bid, event_id)| BidJson::new(bid, *event_id)),
+            lot: LotJson::for_bidder(lot, bidder),
         }
     }
 }
@@ -149,6 +164,7 @@ impl BidJson {
             },
             placed_at: bid.placed_at,
             event_id,
+            proxy: bid.proxy,
         }
     }
 }
@@ -165,4 +181,32 @@ pub struct EventJson {
     pub lot: LotJson,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bid: Option<BidJson>,
+}
+
+impl EventJson {
+    /// One change to a lot as its event's JSON, the text stored in the log and sent to every
+    /// watcher.
+    pub fn serialize_one(
+        id: i64,
+        kind: super::lot::EventKind,
+        at: Time,
+        lot: &Lot,
+        bid: Option<&AcceptedBid>,
+    ) -> String {
+        let json = EventJson {
+            id,
+            kind: kind.as_str(),
+            lot_id: lot.id,
+            seq: lot.last_seq,
+            at,
+            lot: LotJson::public(lot),
+            bid: bid.map(|b| BidJson::new(b, id)),
+        };
+        // Sized for a whole event at once (~800 bytes), not grown from empty.
+        let mut data = Vec::with_capacity(1024);
+        match serde_json::to_writer(&mut data, &json) {
+            Ok(()) => String::from_utf8(data).unwrap_or_else(|_| String::from("{}")),
+            Err(_) => String::from("{}"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::increment::min_next_bid;
 use super::money::{Cents, MAX_CENTS, MAX_PRICE_CENTS, MoneyError};
+use super::proxy::{Maxima, Request, resolve};
 use super::user::UserRef;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -184,6 +185,10 @@ pub struct Lot {
     pub leader: Option<UserRef>,
     /// The leader's hidden maximum for proxy bidding; never shown to others.
     pub leader_max: Option<Cents>,
+    /// Every bidder's maximum (API.md §6); each is shown to its own bidder only.
+    pub maxima: Maxima,
+    /// How many bid requests the lot has taken: the next one is numbered one more.
+    pub requests_taken: i64,
     pub bid_count: i64,
     pub winner: Option<UserRef>,
     pub final_price: Option<Cents>,
@@ -193,22 +198,58 @@ pub struct Lot {
     pub last_event_id: i64,
 }
 
-/// What a bidder asks for.
+/// What a bidder asks for: an amount, with a maximum or not, or (the leader only) a higher
+/// maximum alone.
 #[derive(Debug, Clone)]
 pub struct BidRequest {
     pub bidder: UserRef,
-    pub amount: Cents,
+    pub amount: Option<Cents>,
     pub max: Option<Cents>,
 }
 
-/// A bid the lot accepted.
+/// A request the lot took, as stored: a removal replays the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenRequest {
+    /// 1, 2, … on the lot, in the order taken.
+    pub number: i64,
+    pub bidder: UserRef,
+    pub amount: Option<Cents>,
+    /// The request's maximum: its amount when it sent none.
+    pub max: Cents,
+    pub at: Time,
+}
+
+/// A bid the lot shows (API.md §6 rule 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedBid {
     pub id: Uuid,
     pub bidder: UserRef,
     pub amount: Cents,
+    /// The bidder's maximum when it was shown; never shown to others.
     pub max: Option<Cents>,
     pub placed_at: Time,
+    /// Placed by the site for the bidder, not at an amount they sent.
+    pub proxy: bool,
+    /// The request that holds this bid: the requester's own, or the one that set the
+    /// maximum the site bid from.
+    pub request_no: i64,
+}
+
+/// An accepted request: what to store, and the changes it made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub request: TakenRequest,
+    pub changes: Vec<Change>,
+}
+
+impl Placed {
+    /// The requester's own bid among those shown, if any.
+    pub fn own_bid(&self) -> Option<&AcceptedBid> {
+        self.changes.iter().find_map(|c| match c {
+            Change::Bid(b) if b.bidder.id == self.request.bidder.id => Some(b),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -219,6 +260,7 @@ pub enum EventKind {
     Extended,
     Closed,
     Cancelled,
+    BidRemoved,
 }
 
 impl EventKind {
@@ -229,6 +271,7 @@ impl EventKind {
             EventKind::Extended => "extended",
             EventKind::Closed => "closed",
             EventKind::Cancelled => "cancelled",
+            EventKind::BidRemoved => "bid_removed",
         }
     }
 }
@@ -238,9 +281,17 @@ impl EventKind {
 pub enum Change {
     Opened,
     Bid(AcceptedBid),
-    Extended { ends_at: Time },
+    Extended {
+        ends_at: Time,
+    },
     Closed,
     Cancelled,
+    /// An admin took a request out (with any request the replay no longer takes, `removed`):
+    /// the bids shown now, replayed from the rest, oldest first.
+    BidRemoved {
+        removed: Vec<i64>,
+        bids: Vec<AcceptedBid>,
+    },
 }
 
 impl Change {
@@ -251,6 +302,7 @@ impl Change {
             Change::Extended { .. } => EventKind::Extended,
             Change::Closed => EventKind::Closed,
             Change::Cancelled => EventKind::Cancelled,
+            Change::BidRemoved { .. } => EventKind::BidRemoved,
         }
     }
 }
@@ -267,6 +319,10 @@ pub enum BidRejected {
     TooLow { min_next: Cents },
     #[error("the maximum must be at least the bid")]
     MaxBelowAmount,
+    #[error("only the leading bidder may raise their maximum alone: send an amount too")]
+    MaxAloneNotLeading,
+    #[error("the new maximum must be above your maximum of {current}")]
+    MaxNotRaised { current: Cents },
     /// The bid would leave a next minimum nobody could bid (API.md §3a).
     #[error("the amount is too large: the highest bid this site takes is {max_bid}")]
     AmountTooLarge { max_bid: Cents },
@@ -278,6 +334,8 @@ pub enum StateError {
     NotPending,
     #[error("only an open lot can be closed or cancelled")]
     NotOpen,
+    #[error("no such bid on this lot")]
+    NoSuchBid,
 }
 
 impl Lot {
@@ -297,6 +355,8 @@ impl Lot {
             current_price: None,
             leader: None,
             leader_max: None,
+            maxima: Maxima::default(),
+            requests_taken: 0,
             bid_count: 0,
             winner: None,
             final_price: None,
@@ -380,53 +440,202 @@ impl Lot {
         if now >= ends_at {
             return Err(BidRejected::AuctionEnded);
         }
-        if request.bidder.id == self.seller.id {
-            return Err(BidRejected::OwnLot);
-        }
-        if request.max.is_some_and(|max| max < request.amount) {
-            return Err(BidRejected::MaxBelowAmount);
-        }
-        let min_next = self.min_next_bid();
-        if request.amount < min_next {
-            return Err(BidRejected::TooLow { min_next });
-        }
-        let max_bid = highest_biddable();
-        if request.amount > max_bid || request.max.is_some_and(|m| m > max_bid) {
-            return Err(BidRejected::AmountTooLarge { max_bid });
-        }
+        self.check_terms(request)?;
         Ok(ends_at)
     }
 
-    /// Accepts or refuses one bid. On a bid in the last `soft_close` before the end,
-    /// the end moves to `now + soft_close`.
+    /// The checks of a request that do not depend on the time: a replay makes them again.
+    fn check_terms(&self, request: &BidRequest) -> Result<(), BidRejected> {
+        if request.bidder.id == self.seller.id {
+            return Err(BidRejected::OwnLot);
+        }
+        let max_bid = highest_biddable();
+        match request.amount {
+            Some(amount) => {
+                if request.max.is_some_and(|max| max < amount) {
+                    return Err(BidRejected::MaxBelowAmount);
+                }
+                let min_next = self.min_next_bid();
+                if amount < min_next {
+                    return Err(BidRejected::TooLow { min_next });
+                }
+                if amount > max_bid || request.max.is_some_and(|m| m > max_bid) {
+                    return Err(BidRejected::AmountTooLarge { max_bid });
+                }
+            }
+            None => {
+                let leads = self
+                    .leader
+                    .as_ref()
+                    .is_some_and(|l| l.id == request.bidder.id);
+                let current = self.maxima.of(request.bidder.id).map(|m| m.cents);
+                let (true, Some(current)) = (leads, current) else {
+                    return Err(BidRejected::MaxAloneNotLeading);
+                };
+                let Some(max) = request.max.filter(|m| *m > current) else {
+                    return Err(BidRejected::MaxNotRaised { current });
+                };
+                if max > max_bid {
+                    return Err(BidRejected::AmountTooLarge { max_bid });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The maxima and request count of a lot read back from storage: `requests` are its live
+    /// requests in order, `taken` the highest number it ever gave one.
+    pub fn restore_requests(&mut self, requests: &[TakenRequest], taken: i64) {
+        self.maxima = Maxima::default();
+        for r in requests {
+            self.maxima.raise(&r.bidder, r.max, r.number);
+        }
+        self.requests_taken = taken;
+    }
+
+    /// The viewer's own live maximum on this lot, shown to them alone.
+    pub fn max_of(&self, viewer: Uuid) -> Option<Cents> {
+        if self.status != LotStatus::Open {
+            return None;
+        }
+        self.maxima.of(viewer).map(|m| m.cents)
+    }
+
+    /// Accepts or refuses one request (API.md §6). When it shows a bid in the last
+    /// `soft_close` before the end, the end moves to `now + soft_close`, once.
     pub fn place_bid(
         &mut self,
-        bid_id: Uuid,
+        new_id: &mut dyn FnMut() -> Uuid,
         request: BidRequest,
         now: Time,
         soft_close: Duration,
-    ) -> Result<Vec<Change>, BidRejected> {
+    ) -> Result<Placed, BidRejected> {
         let ends_at = self.check_bid(&request, now)?;
-
-        let bid = AcceptedBid {
-            id: bid_id,
+        self.requests_taken += 1;
+        let taken = TakenRequest {
+            number: self.requests_taken,
+            max: request
+                .max
+                .or(request.amount)
+                .unwrap_or(Cents::from_stored(1)),
             bidder: request.bidder,
             amount: request.amount,
-            max: request.max,
-            placed_at: now,
+            at: now,
         };
-        self.current_price = Some(bid.amount);
-        self.leader = Some(bid.bidder.clone());
-        self.leader_max = bid.max;
-        self.bid_count += 1;
-        let mut changes = vec![Change::Bid(bid)];
-
-        if soft_close > Duration::zero() && ends_at - now < soft_close {
+        let mut changes: Vec<Change> = self
+            .take(&taken, new_id)
+            .into_iter()
+            .map(Change::Bid)
+            .collect();
+        if !changes.is_empty() && soft_close > Duration::zero() && ends_at - now < soft_close {
             let new_end = now + soft_close;
             self.ends_at = Some(new_end);
             changes.push(Change::Extended { ends_at: new_end });
         }
-        Ok(changes)
+        Ok(Placed {
+            request: taken,
+            changes,
+        })
+    }
+
+    /// Applies a checked request to the bidding state; the bids it shows, in order.
+    fn take(
+        &mut self,
+        request: &TakenRequest,
+        new_id: &mut dyn FnMut() -> Uuid,
+    ) -> Vec<AcceptedBid> {
+        let Some(resolution) = resolve(
+            &mut self.maxima,
+            self.current_price,
+            self.leader.as_ref(),
+            self.reserve,
+            Request {
+                bidder: &request.bidder,
+                amount: request.amount,
+                max: request.max,
+                number: request.number,
+            },
+        ) else {
+            return Vec::new();
+        };
+        self.current_price = Some(resolution.price);
+        self.leader = Some(resolution.leader);
+        self.leader_max = Some(resolution.leader_max);
+        self.bid_count += resolution.shown.len() as i64;
+        resolution
+            .shown
+            .into_iter()
+            .map(|shown| {
+                let own = shown.bidder.id == request.bidder.id;
+                let maximum = self.maxima.of(shown.bidder.id);
+                AcceptedBid {
+                    id: new_id(),
+                    max: maximum.map(|m| m.cents),
+                    request_no: match (own, maximum) {
+                        (false, Some(m)) => m.since,
+                        _ => request.number,
+                    },
+                    bidder: shown.bidder,
+                    amount: shown.amount,
+                    placed_at: request.at,
+                    proxy: shown.proxy,
+                }
+            })
+            .collect()
+    }
+
+    /// The bidding state a fresh lot reaches from these requests, in their order; the bids
+    /// shown, oldest first, and the numbers of the requests that no longer hold (left out).
+    /// The end stays.
+    pub fn replay(
+        &mut self,
+        requests: &[TakenRequest],
+        new_id: &mut dyn FnMut() -> Uuid,
+    ) -> (Vec<AcceptedBid>, Vec<i64>) {
+        self.current_price = None;
+        self.leader = None;
+        self.leader_max = None;
+        self.maxima = Maxima::default();
+        self.bid_count = 0;
+        let (mut shown, mut dropped) = (Vec::new(), Vec::new());
+        for r in requests {
+            let ask = BidRequest {
+                bidder: r.bidder.clone(),
+                amount: r.amount,
+                max: Some(r.max),
+            };
+            if self.check_terms(&ask).is_ok() {
+                shown.extend(self.take(r, new_id));
+            } else {
+                dropped.push(r.number);
+            }
+        }
+        (shown, dropped)
+    }
+
+    /// Takes one request out of an open lot (an admin's removal, API.md §3a): the rest are
+    /// replayed. `requests` are the lot's live requests in order.
+    pub fn remove_request(
+        &mut self,
+        request_no: i64,
+        requests: &[TakenRequest],
+        new_id: &mut dyn FnMut() -> Uuid,
+    ) -> Result<Vec<Change>, StateError> {
+        if self.status != LotStatus::Open {
+            return Err(StateError::NotOpen);
+        }
+        if !requests.iter().any(|r| r.number == request_no) {
+            return Err(StateError::NoSuchBid);
+        }
+        let rest: Vec<TakenRequest> = requests
+            .iter()
+            .filter(|r| r.number != request_no)
+            .cloned()
+            .collect();
+        let (bids, dropped) = self.replay(&rest, new_id);
+        let mut removed = vec![request_no];
+        removed.extend(dropped);
+        Ok(vec![Change::BidRemoved { removed, bids }])
     }
 }
 
@@ -469,10 +678,11 @@ mod tests {
     fn bid(lot: &mut Lot, who: &UserRef, amount: i64, at: i64) -> Result<Vec<Change>, BidRejected> {
         let req = BidRequest {
             bidder: who.clone(),
-            amount: cents(amount),
+            amount: Some(cents(amount)),
             max: None,
         };
-        lot.place_bid(Uuid::now_v7(), req, t(at), Duration::seconds(120))
+        lot.place_bid(&mut Uuid::now_v7, req, t(at), Duration::seconds(120))
+            .map(|p| p.changes)
     }
 
     #[test]
@@ -590,12 +800,13 @@ mod tests {
         let mut lot = open_lot(100, None, 600);
         let req = BidRequest {
             bidder: user("bob"),
-            amount: cents(100),
+            amount: Some(cents(100)),
             max: None,
         };
         let changes = lot
-            .place_bid(Uuid::now_v7(), req, t(599), Duration::zero())
-            .expect("accepted");
+            .place_bid(&mut Uuid::now_v7, req, t(599), Duration::zero())
+            .expect("accepted")
+            .changes;
         assert_eq!(changes.len(), 1);
         assert_eq!(lot.ends_at, Some(t(600)));
     }

@@ -5,12 +5,14 @@ pub mod increment;
 pub mod json;
 pub mod lot;
 pub mod money;
+pub mod proxy;
 pub mod text;
 pub mod user;
 pub mod visibility;
 
 pub use lot::{
-    AcceptedBid, BidRejected, BidRequest, Change, EventKind, Lot, LotStatus, NewLot, Time,
+    AcceptedBid, BidRejected, BidRequest, Change, EventKind, Lot, LotStatus, NewLot, Placed,
+    TakenRequest, Time,
 };
 pub use money::{Cents, Currency};
 pub use user::{Password, Role, UserRef, Username};

@@ -12,9 +12,19 @@
 
 use super::events::StoredEvent;
 use super::to_millis;
-use crate::domain::{AcceptedBid, Lot};
+use crate::domain::{AcceptedBid, Lot, TakenRequest};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
+
+/// A bid to write: its lot, the event that shows it, and its place among that event's bids
+/// (0 but for a removal's replayed history).
+#[derive(Debug, Clone)]
+pub struct PlannedBid {
+    pub lot_id: Uuid,
+    pub bid: AcceptedBid,
+    pub event_id: i64,
+    pub n: i64,
+}
 
 /// Rows per multi-row statement, well inside SQLite's limit on bound values per statement.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -121,23 +131,64 @@ impl BatchWrite {
         }
     }
 
-    pub fn insert_bids(&mut self, bids: &[(Uuid, AcceptedBid, i64)]) {
+    pub fn insert_bids(&mut self, bids: &[PlannedBid]) {
         for chunk in bids.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();
             sql.push(
-                "INSERT OR ROLLBACK INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at, event_id) ",
+                "INSERT OR ROLLBACK INTO bids (id, lot_id, bidder_id, amount_cents, max_cents, placed_at,
+                    event_id, proxy, request_no, n) ",
             );
-            sql.push_values(chunk, |mut row, (lot_id, bid, event_id)| {
-                row.push_bind(bid.id.to_string())
-                    .push_bind(lot_id.to_string())
-                    .push_bind(bid.bidder.id.to_string())
-                    .push_bind(bid.amount.get())
-                    .push_bind(bid.max.map(|c| c.get()))
-                    .push_bind(to_millis(bid.placed_at))
-                    .push_bind(*event_id);
+            sql.push_values(chunk, |mut row, p| {
+                row.push_bind(p.bid.id.to_string())
+                    .push_bind(p.lot_id.to_string())
+                    .push_bind(p.bid.bidder.id.to_string())
+                    .push_bind(p.bid.amount.get())
+                    .push_bind(p.bid.max.map(|c| c.get()))
+                    .push_bind(to_millis(p.bid.placed_at))
+                    .push_bind(p.event_id)
+                    .push_bind(p.bid.proxy)
+                    .push_bind(p.bid.request_no)
+                    .push_bind(p.n);
             });
             sql.push(";\n");
         }
+    }
+
+    /// The requests lots took (API.md §6), kept for their maxima and for replays.
+    pub fn insert_requests(&mut self, requests: &[(Uuid, TakenRequest)]) {
+        for chunk in requests.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.next_statement();
+            sql.push(
+                "INSERT OR ROLLBACK INTO bid_requests (lot_id, number, bidder_id, amount_cents,
+                    max_cents, placed_at) ",
+            );
+            sql.push_values(chunk, |mut row, (lot_id, r)| {
+                row.push_bind(lot_id.to_string())
+                    .push_bind(r.number)
+                    .push_bind(r.bidder.id.to_string())
+                    .push_bind(r.amount.map(|c| c.get()))
+                    .push_bind(r.max.get())
+                    .push_bind(to_millis(r.at));
+            });
+            sql.push(";\n");
+        }
+    }
+
+    /// An admin's removal: the requests taken out stay on record, marked; the lot's history
+    /// is dropped, to be written again as the replay shows it (`insert_bids`, after this).
+    pub fn remove_requests(&mut self, lot_id: Uuid, numbers: &[i64]) {
+        for number in numbers {
+            let sql = self.next_statement();
+            sql.push("UPDATE OR ROLLBACK bid_requests SET removed = 1 WHERE lot_id = ");
+            sql.push_bind(lot_id.to_string());
+            sql.push(" AND number = ");
+            sql.push_bind(*number);
+            sql.push(";\n");
+        }
+        let sql = self.next_statement();
+        sql.push("DELETE FROM bids WHERE event_id IN (SELECT id FROM events WHERE lot_id = ");
+        sql.push_bind(lot_id.to_string());
+        sql.push(" AND kind IN ('bid', 'bid_removed'));\n");
     }
 
     /// A keyed bid's first answer. `OR REPLACE`: a key older than its 24 hours may be reused.

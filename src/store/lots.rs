@@ -1,7 +1,7 @@
 //! Lots and bids: the reads everyone makes, and the writes only the auction house makes.
 
 use super::{Store, from_millis, parse_id};
-use crate::domain::{Cents, Lot, LotStatus, Time, UserRef};
+use crate::domain::{Cents, Lot, LotStatus, TakenRequest, Time, UserRef};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -78,6 +78,9 @@ impl TryFrom<LotRow> for Lot {
             current_price: r.current_price_cents.map(Cents::from_stored),
             leader: user_ref(r.leader_id, r.leader_name)?,
             leader_max: r.leader_max_cents.map(Cents::from_stored),
+            // Folded in from the lot's requests where they matter (`write::open_lots`).
+            maxima: Default::default(),
+            requests_taken: 0,
             bid_count: r.bid_count,
             winner: user_ref(r.winner_id, r.winner_name)?,
             final_price: r.final_price_cents.map(Cents::from_stored),
@@ -99,9 +102,13 @@ pub struct BidRecord {
     pub lot_id: Uuid,
     pub lot_title: String,
     pub bidder: String,
+    pub bidder_id: Uuid,
     pub amount: Cents,
     pub placed_at: Time,
     pub event_id: i64,
+    pub proxy: bool,
+    /// The request that holds it: what an admin's removal takes out.
+    pub request_no: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -110,9 +117,12 @@ struct BidRow {
     lot_id: String,
     lot_title: String,
     bidder: String,
+    bidder_id: String,
     amount_cents: i64,
     placed_at: i64,
     event_id: i64,
+    proxy: bool,
+    request_no: i64,
 }
 
 impl TryFrom<BidRow> for BidRecord {
@@ -123,21 +133,26 @@ impl TryFrom<BidRow> for BidRecord {
             lot_id: parse_id(&r.lot_id)?,
             lot_title: r.lot_title,
             bidder: r.bidder,
+            bidder_id: parse_id(&r.bidder_id)?,
             amount: Cents::from_stored(r.amount_cents),
             placed_at: from_millis(r.placed_at),
             event_id: r.event_id,
+            proxy: r.proxy,
+            request_no: r.request_no,
         })
     }
 }
 
 const BID_SELECT: &str = "SELECT b.id, b.lot_id, l.title AS lot_title, u.username AS bidder,
-    b.amount_cents, b.placed_at, b.event_id
+    b.bidder_id, b.amount_cents, b.placed_at, b.event_id, b.proxy, b.request_no
   FROM bids b JOIN users u ON u.id = b.bidder_id JOIN lots l ON l.id = b.lot_id";
 
-/// A lot's latest bids, newest first (bind the lot and a limit): found through the event
-/// log's per-lot index, which bids share rather than keeping one of their own.
+/// A lot's latest bids, newest first (bind the lot and the limit twice): found through the
+/// event log's per-lot index, which bids share rather than keeping one of their own. A
+/// removal's replayed history sits under its one `bid_removed` event, the bids before it gone.
 const BIDS_OF_LOT: &str = " WHERE b.event_id IN (SELECT id FROM events
-    WHERE lot_id = ? AND kind = 'bid' ORDER BY seq DESC LIMIT ?) ORDER BY b.event_id DESC";
+    WHERE lot_id = ? AND kind IN ('bid', 'bid_removed') ORDER BY seq DESC LIMIT ?)
+    ORDER BY b.event_id DESC, b.n DESC LIMIT ?";
 
 /// Concatenates fixed SQL fragments; none of them holds user input.
 fn sql(parts: &[&str]) -> sqlx::AssertSqlSafe<String> {
@@ -215,6 +230,17 @@ impl Store {
         into_lots(rows)
     }
 
+    /// One bid of a lot's current history (a bid a removal replayed away is gone).
+    pub async fn bid_of_lot(&self, lot: Uuid, bid: Uuid) -> Result<Option<BidRecord>, sqlx::Error> {
+        let row: Option<BidRow> =
+            sqlx::query_as(sql(&[BID_SELECT, " WHERE b.id = ? AND b.lot_id = ?"]))
+                .bind(bid.to_string())
+                .bind(lot.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(BidRecord::try_from).transpose()
+    }
+
     /// A lot's bids, newest first.
     pub async fn bids_of_lot(&self, lot: Uuid, limit: i64) -> Result<Vec<BidRecord>, sqlx::Error> {
         write::recent_bids(&self.pool, lot, limit).await
@@ -262,15 +288,66 @@ pub mod write {
         let rows: Vec<BidRow> = sqlx::query_as(sql(&[BID_SELECT, BIDS_OF_LOT]))
             .bind(lot.to_string())
             .bind(limit)
+            .bind(limit)
             .fetch_all(conn)
             .await?;
         rows.into_iter().map(BidRecord::try_from).collect()
     }
 
+    /// Every open lot, with its bidders' maxima.
     pub async fn open_lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, sqlx::Error> {
         let rows: Vec<LotRow> = sqlx::query_as(sql(&[LOT_SELECT, " WHERE l.status = 'open'"]))
-            .fetch_all(conn)
+            .fetch_all(&mut *conn)
             .await?;
-        into_lots(rows)
+        let mut lots = into_lots(rows)?;
+        for lot in &mut lots {
+            let requests = requests_of(&mut *conn, lot.id).await?;
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(number) FROM bid_requests WHERE lot_id = ?")
+                    .bind(lot.id.to_string())
+                    .fetch_one(&mut *conn)
+                    .await?;
+            lot.restore_requests(&requests, taken.unwrap_or(0));
+        }
+        Ok(lots)
+    }
+
+    /// A lot's live requests (those not removed), in the order it took them.
+    pub async fn requests_of(
+        conn: &mut SqliteConnection,
+        lot: Uuid,
+    ) -> Result<Vec<TakenRequest>, sqlx::Error> {
+        let rows: Vec<RequestRow> = sqlx::query_as(
+            "SELECT r.number, r.bidder_id, u.username, r.amount_cents, r.max_cents, r.placed_at
+               FROM bid_requests r JOIN users u ON u.id = r.bidder_id
+              WHERE r.lot_id = ? AND r.removed = 0 ORDER BY r.number",
+        )
+        .bind(lot.to_string())
+        .fetch_all(conn)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(TakenRequest {
+                    number: r.number,
+                    bidder: UserRef {
+                        id: parse_id(&r.bidder_id)?,
+                        username: r.username,
+                    },
+                    amount: r.amount_cents.map(Cents::from_stored),
+                    max: Cents::from_stored(r.max_cents),
+                    at: from_millis(r.placed_at),
+                })
+            })
+            .collect()
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct RequestRow {
+        number: i64,
+        bidder_id: String,
+        username: String,
+        amount_cents: Option<i64>,
+        max_cents: i64,
+        placed_at: i64,
     }
 }

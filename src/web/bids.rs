@@ -20,15 +20,26 @@ impl BidAnswer {
     /// The 201 answer of API.md §3; a replay carries `Idempotent-Replayed: true` (§3a).
     pub fn response(&self) -> HttpResponse {
         match self {
-            BidAnswer::Placed(receipt) => HttpResponse::Created().json(ReceiptJson::new(
-                &receipt.bid,
-                receipt.event_id,
-                &receipt.lot,
-            )),
-            BidAnswer::Replayed(body) => HttpResponse::Created()
-                .content_type("application/json")
-                .insert_header(("Idempotent-Replayed", "true"))
-                .body(body.to_string()),
+            BidAnswer::Placed(receipt) => {
+                let json = ReceiptJson::new(receipt.bid.as_ref(), &receipt.lot, receipt.bidder);
+                // 200 when the request showed no bid of the requester's (§6 rule 5).
+                match json.bid {
+                    Some(_) => HttpResponse::Created().json(json),
+                    None => HttpResponse::Ok().json(json),
+                }
+            }
+            BidAnswer::Replayed(body) => {
+                let shown_none = body.starts_with("{\"bid\":null");
+                let mut answer = if shown_none {
+                    HttpResponse::Ok()
+                } else {
+                    HttpResponse::Created()
+                };
+                answer
+                    .content_type("application/json")
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .body(body.to_string())
+            }
         }
     }
 }

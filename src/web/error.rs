@@ -284,11 +284,11 @@ impl From<BidRejected> for AppError {
             BidRejected::AmountTooLarge { .. } => {
                 AppError::field("amount_cents", "amount_too_large", e.to_string())
             }
-            BidRejected::MaxBelowAmount => AppError::field(
-                "max_cents",
-                "invalid_max",
-                "the maximum must be at least the bid",
-            ),
+            BidRejected::MaxBelowAmount
+            | BidRejected::MaxAloneNotLeading
+            | BidRejected::MaxNotRaised { .. } => {
+                AppError::field("max_cents", "invalid_max", e.to_string())
+            }
         }
     }
 }
@@ -322,6 +322,7 @@ impl From<HouseError> for AppError {
                 code: "lot_not_open",
                 message: StateError::NotOpen.to_string(),
             },
+            HouseError::State(StateError::NoSuchBid) => AppError::NotFound,
             HouseError::Unavailable => AppError::Unavailable,
             HouseError::KeyReused => key_reused(),
             HouseError::Store => AppError::StorageUnavailable,

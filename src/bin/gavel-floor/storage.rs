@@ -102,7 +102,7 @@ async fn run(args: &StorageArgs, dir: &std::path::Path) -> anyhow::Result<serde_
                 }
                 let request = BidRequest {
                     bidder: bidder.clone(),
-                    amount: Cents::new(next[at].load(Ordering::Relaxed) as i64)?,
+                    amount: Some(Cents::new(next[at].load(Ordering::Relaxed) as i64)?),
                     max: None,
                 };
                 match house.bid(lots[at], request).await {
@@ -163,7 +163,9 @@ async fn sqlite_bids(
     per_commit: usize,
     secs: Duration,
 ) -> anyhow::Result<f64> {
-    use gavel::store::{batch::BatchWrite, events};
+    use gavel::domain::TakenRequest;
+    use gavel::store::batch::{BatchWrite, PlannedBid};
+    use gavel::store::events;
     let mut state = Vec::with_capacity(lots.len());
     for id in lots {
         state.push(
@@ -178,7 +180,8 @@ async fn sqlite_bids(
     let (start, mut placed) = (Instant::now(), 0usize);
     while start.elapsed() < secs {
         let now = chrono::Utc::now();
-        let (mut bids, mut stored, mut touched) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bids, mut requests, mut stored, mut touched) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..per_commit {
             let at = placed % lots.len();
             if !touched.contains(&at) {
@@ -193,14 +196,34 @@ async fn sqlite_bids(
             let amount = Cents::new(100 + event_id)?;
             lot.current_price = Some(amount);
             lot.leader = Some(bidder.clone());
+            // Numbered past the house's own requests on these lots: event ids only grow.
+            lot.requests_taken = event_id;
             let bid = AcceptedBid {
                 id: Uuid::now_v7(),
                 bidder: bidder.clone(),
                 amount,
-                max: None,
+                max: Some(amount),
                 placed_at: now,
+                proxy: false,
+                request_no: lot.requests_taken,
             };
-            bids.push((lot.id, bid, event_id));
+            // As the house writes a bid: its request (API.md §6) and the bid it shows.
+            requests.push((
+                lot.id,
+                TakenRequest {
+                    number: lot.requests_taken,
+                    bidder: bidder.clone(),
+                    amount: Some(amount),
+                    max: amount,
+                    at: now,
+                },
+            ));
+            bids.push(PlannedBid {
+                lot_id: lot.id,
+                bid,
+                event_id,
+                n: 0,
+            });
             stored.push(events::StoredEvent {
                 id: event_id,
                 lot_id: lot.id,
@@ -213,6 +236,7 @@ async fn sqlite_bids(
         let touched: Vec<&Lot> = touched.iter().map(|&at| &state[at]).collect();
         let mut write = BatchWrite::default();
         write.update_bid_state(&touched);
+        write.insert_requests(&requests);
         write.insert_bids(&bids);
         write.insert_events(&stored);
         write.commit(conn).await?;

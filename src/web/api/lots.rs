@@ -219,22 +219,26 @@ pub(crate) struct BidBody {
     max_cents: Option<i64>,
 }
 
-/// A bid's amounts: positive whole numbers of cents.
-fn bid_amounts(body: &BidBody) -> Result<(Cents, Option<Cents>), AppError> {
+/// A bid's amounts: positive whole numbers of cents. A maximum alone raises the leader's
+/// maximum (API.md §6).
+fn bid_amounts(body: &BidBody) -> Result<(Option<Cents>, Option<Cents>), AppError> {
     let amount = body
         .amount_cents
-        .ok_or_else(|| AppError::InvalidAmount("amount_cents is required".into()))?;
-    let amount =
-        Cents::new(amount).map_err(|e| AppError::InvalidAmount(format!("amount_cents: {e}")))?;
-    // Proxy bidding is not built yet: say so rather than store a maximum nobody acts on.
-    if body.max_cents.is_some() {
-        return Err(AppError::field(
-            "max_cents",
-            "proxy_unavailable",
-            "proxy bidding (max_cents) is not available yet; bid an amount",
+        .map(|a| Cents::new(a).map_err(|e| AppError::InvalidAmount(format!("amount_cents: {e}"))))
+        .transpose()?;
+    let max = body
+        .max_cents
+        .map(|m| {
+            Cents::new(m)
+                .map_err(|e| AppError::field("max_cents", "invalid_max", format!("max_cents: {e}")))
+        })
+        .transpose()?;
+    if amount.is_none() && max.is_none() {
+        return Err(AppError::InvalidAmount(
+            "amount_cents is required (or max_cents alone, to raise your maximum)".into(),
         ));
     }
-    Ok((amount, None))
+    Ok((amount, max))
 }
 
 /// The `Idempotency-Key` header, if sent (API.md §3a).
@@ -300,6 +304,7 @@ pub(crate) async fn bids(
             bidder: NameJson { username: b.bidder },
             placed_at: b.placed_at,
             event_id: b.event_id,
+            proxy: b.proxy,
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "bids": bids })))

@@ -153,7 +153,11 @@ pub(crate) async fn show(
 pub(crate) struct BidForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     amount: String,
+    /// "Bid up to": the bidder's maximum for proxy bidding (API.md §6), optional.
+    #[serde(default)]
+    max: String,
     /// Filled with a fresh value each time the form is rendered (API.md §3a).
     idempotency_key: Option<String>,
 }
@@ -217,21 +221,27 @@ pub(crate) async fn bid(
             }),
         )
     };
-    let amount = match Cents::parse_units(&form.amount) {
+    let amount = match parse_optional_units(&form.amount, "amount") {
         Ok(a) => a,
-        Err(e) if json => {
-            return Ok(
-                AppError::InvalidAmount(format!("that amount does not work: {e}")).error_response(),
-            );
-        }
+        Err(e) if json => return Ok(e.error_response()),
         Err(e) => {
-            return refused(
-                StatusCode::BAD_REQUEST,
-                format!("That amount does not work: {e}."),
-            )
-            .await;
+            return refused(StatusCode::BAD_REQUEST, format!("{}.", e.message())).await;
         }
     };
+    let max = match parse_optional_units(&form.max, "maximum") {
+        Ok(m) => m,
+        Err(e) if json => return Ok(e.error_response()),
+        Err(e) => {
+            return refused(StatusCode::BAD_REQUEST, format!("{}.", e.message())).await;
+        }
+    };
+    if amount.is_none() && max.is_none() {
+        let e = AppError::InvalidAmount("enter an amount to bid".into());
+        if json {
+            return Ok(e.error_response());
+        }
+        return refused(StatusCode::BAD_REQUEST, "Enter an amount to bid.".into()).await;
+    }
     let key = match form.idempotency_key.as_deref().map(IdempotencyKey::parse) {
         None => None,
         Some(Ok(key)) => Some(key),
@@ -240,7 +250,7 @@ pub(crate) async fn bid(
     let request = BidRequest {
         bidder: user.as_ref(),
         amount,
-        max: None,
+        max,
     };
     let now = settings.clock.now();
     let result = place_bid(&house, &store, now, id, request, key).await;
@@ -270,6 +280,16 @@ pub(crate) async fn bid(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// An amount typed in currency units, or none when the field was left empty.
+fn parse_optional_units(raw: &str, what: &str) -> Result<Option<Cents>, AppError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    Cents::parse_units(raw)
+        .map(Some)
+        .map_err(|e| AppError::InvalidAmount(format!("that {what} does not work: {e}")))
 }
 
 fn capitalize_first(s: &str) -> String {

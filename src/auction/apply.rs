@@ -1,0 +1,195 @@
+//! Applying one command to the open batch: the domain decides, the batch records it.
+
+use super::commands::{Action, Command, HouseError, Reply};
+use super::keys::Seen;
+use crate::domain::idempotency::bid_fingerprint;
+use crate::domain::{Change, Lot, LotStatus, Time};
+use crate::store::lots::write;
+use uuid::Uuid;
+
+use super::house::{House, Keyed, Pending};
+use super::plan::Batch;
+
+impl House {
+    pub(super) async fn apply(&mut self, batch: &mut Batch, cmd: Command, now: Time) -> Pending {
+        if self.health.refusing() {
+            return self.refuse_for_storage(batch, cmd);
+        }
+        match cmd {
+            Command::Create {
+                seller,
+                offer,
+                reply,
+            } => {
+                let lot = Lot::new_pending(Uuid::now_v7(), seller, offer, now);
+                let id = lot.id;
+                batch.new_lots.push(id);
+                batch.work.insert(id, lot);
+                Pending::Lot(reply, id)
+            }
+            Command::Change {
+                lot_id,
+                action,
+                reply,
+            } => {
+                let result = self.working(batch, lot_id).await.and_then(|lot| {
+                    match action {
+                        Action::Approve => lot.approve(now),
+                        Action::Reject { reason } => lot.reject(&reason),
+                        Action::Close => lot.close(now),
+                        Action::Cancel => lot.cancel(now),
+                    }
+                    .map_err(HouseError::from)
+                });
+                match result {
+                    Ok(changes) => {
+                        self.record(batch, lot_id, changes, now);
+                        Pending::Lot(reply, lot_id)
+                    }
+                    Err(e) => refuse_now(reply, e),
+                }
+            }
+            Command::Bid {
+                lot_id,
+                request,
+                key,
+                reply,
+            } => {
+                let keyed = key.map(|key| Keyed {
+                    user: request.bidder.id,
+                    request: bid_fingerprint(lot_id, request.amount, request.max),
+                    key,
+                });
+                if let Some(k) = &keyed {
+                    match self.keys.check(k.user, &k.key, &k.request) {
+                        Seen::New => {}
+                        Seen::Same => return Pending::Replay(reply, k.user, k.key.clone()),
+                        Seen::Different => return refuse_now(reply, HouseError::KeyReused),
+                    }
+                }
+                let soft_close = self.soft_close;
+                let placed = self.working(batch, lot_id).await.and_then(|lot| {
+                    lot.place_bid(&mut Uuid::now_v7, request, now, soft_close)
+                        .map_err(HouseError::from)
+                });
+                let placed = match placed {
+                    Ok(placed) => placed,
+                    Err(e) => {
+                        self.unclaim(batch, lot_id);
+                        return refuse_now(reply, e);
+                    }
+                };
+                let bidder = placed.request.bidder.id;
+                let own = placed.own_bid().cloned();
+                let own_at = own.as_ref().and_then(|own| {
+                    placed
+                        .changes
+                        .iter()
+                        .position(|c| matches!(c, Change::Bid(b) if b.id == own.id))
+                });
+                batch.requests.push((lot_id, placed.request));
+                let ids = self.record(batch, lot_id, placed.changes, now);
+                let event_id = own_at.and_then(|i| ids.get(i).copied());
+                if let Some(k) = &keyed {
+                    // A maximum raised alone has no event: it is marked by the next id, so a
+                    // failed batch forgets it with the rest (`KeyLedger::forget_from`).
+                    let marker = ids.first().copied().unwrap_or(self.next_event_id);
+                    self.keys
+                        .record(k.user, k.key.clone(), k.request.clone(), marker, now);
+                }
+                Pending::Bid(reply, lot_id, bidder, own.zip(event_id), keyed)
+            }
+            Command::RemoveBid {
+                lot_id,
+                request_no,
+                reply,
+            } => {
+                let requests = match self.conn.as_mut() {
+                    Some(conn) => write::requests_of(conn, lot_id).await.map_err(|e| {
+                        tracing::error!(error = %e, "loading a lot's requests failed");
+                        HouseError::Store
+                    }),
+                    None => Err(HouseError::Store),
+                };
+                let result = match requests {
+                    Ok(requests) => self.working(batch, lot_id).await.and_then(|lot| {
+                        lot.remove_request(request_no, &requests, &mut Uuid::now_v7)
+                            .map_err(HouseError::from)
+                    }),
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(changes) => {
+                        self.record(batch, lot_id, changes, now);
+                        Pending::Lot(reply, lot_id)
+                    }
+                    Err(e) => refuse_now(reply, e),
+                }
+            }
+            Command::Stop { done } => {
+                // The loop takes stops out before a batch is applied; answer anyway.
+                let _ = done.send(());
+                Pending::Answered
+            }
+        }
+    }
+
+    /// While storage fails, writes are refused at once (503 `storage_unavailable`).
+    fn refuse_for_storage(&self, batch: &Batch, cmd: Command) -> Pending {
+        match cmd {
+            Command::Create { reply, .. } => refuse_now(reply, HouseError::Store),
+            Command::Change { reply, .. } | Command::RemoveBid { reply, .. } => {
+                refuse_now(reply, HouseError::Store)
+            }
+            Command::Bid { lot_id, reply, .. } => {
+                self.unclaim(batch, lot_id);
+                refuse_now(reply, HouseError::Store)
+            }
+            Command::Stop { done } => {
+                let _ = done.send(());
+                Pending::Answered
+            }
+        }
+    }
+
+    /// A bid the house refused may have claimed the minimum at the handle: the minimum is the
+    /// house's own again (see `minimums`). A lot the house does not hold open has no minimum.
+    fn unclaim(&self, batch: &Batch, lot_id: Uuid) {
+        let lot = batch.work.get(&lot_id).or_else(|| self.lots.get(&lot_id));
+        if let Some(lot) = lot.filter(|l| l.status == LotStatus::Open) {
+            self.minimums.reset(lot_id, lot.min_next_bid());
+        }
+    }
+
+    /// The batch's copy of a lot, loading it on first touch.
+    pub(super) async fn working<'b>(
+        &mut self,
+        batch: &'b mut Batch,
+        id: Uuid,
+    ) -> Result<&'b mut Lot, HouseError> {
+        // Not `entry()`: loading awaits the database while `batch` would stay borrowed.
+        #[expect(clippy::map_entry, reason = "the insert follows an await")]
+        if !batch.work.contains_key(&id) {
+            let lot = match self.lots.get(&id) {
+                Some(lot) => lot.clone(),
+                None => write::lot_by_id(self.conn.as_mut().ok_or(HouseError::Store)?, id)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "loading a lot failed");
+                        HouseError::Store
+                    })?
+                    .ok_or(HouseError::NotFound)?,
+            };
+            batch.work.insert(id, lot);
+        }
+        batch.work.get_mut(&id).ok_or(HouseError::NotFound)
+    }
+}
+
+/// A refusal changes nothing, so it is answered at once rather than behind its batch's commit
+/// and sync: an outbid bidder hears the new minimum while the winning bid is still on its way
+/// to the disk, and can bid again at once. (A bid is confirmed only once durable, as before.)
+fn refuse_now<T>(reply: Reply<T>, e: HouseError) -> Pending {
+    let _ = reply.send(Err(e));
+    Pending::Answered
+}

@@ -1,0 +1,138 @@
+//! Planning a batch: the events its changes become, and the one transaction that writes it.
+
+use crate::domain::json::EventJson;
+use crate::domain::{Change, Lot, LotStatus, TakenRequest, Time};
+use crate::store::batch::{BatchWrite, PlannedBid};
+use crate::store::events::StoredEvent;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+use super::house::House;
+
+/// What one batch will write.
+#[derive(Default)]
+pub(super) struct Batch {
+    pub(super) work: HashMap<Uuid, Lot>,
+    pub(super) new_lots: Vec<Uuid>,
+    pub(super) dirty: HashSet<Uuid>,
+    pub(super) bids: Vec<PlannedBid>,
+    pub(super) requests: Vec<(Uuid, TakenRequest)>,
+    /// Lots whose history a removal rewrote, with the requests it took out.
+    pub(super) removals: Vec<(Uuid, Vec<i64>)>,
+    pub(super) replaced: HashSet<Uuid>,
+    pub(super) events: Vec<StoredEvent>,
+    /// A write of no consequence, to find out whether storage is back.
+    pub(super) probe: bool,
+}
+
+impl House {
+    /// Turns a lot's changes into events with ids and seqs; returns the event ids.
+    pub(super) fn record(
+        &mut self,
+        batch: &mut Batch,
+        lot_id: Uuid,
+        changes: Vec<Change>,
+        now: Time,
+    ) -> Vec<i64> {
+        batch.dirty.insert(lot_id);
+        let mut ids = Vec::with_capacity(changes.len());
+        let Some(lot) = batch.work.get_mut(&lot_id) else {
+            return ids;
+        };
+        // What follows the applied state, not the written one: the closing plan (an end moved
+        // or a lot closed in the open batch must not fire at the old time while the batch
+        // before it is still being written) and the minimum the handle refuses below.
+        if lot.status == LotStatus::Open {
+            self.schedule.set(lot_id, lot.ends_at);
+            self.minimums.raise(lot_id, lot.min_next_bid());
+        } else {
+            self.schedule.set(lot_id, None);
+            self.minimums.forget(lot_id);
+        }
+        for change in changes {
+            let id = self.next_event_id;
+            self.next_event_id += 1;
+            lot.last_seq += 1;
+            lot.last_event_id = id;
+            let bid = match &change {
+                Change::Bid(b) => {
+                    batch.bids.push(PlannedBid {
+                        lot_id,
+                        bid: b.clone(),
+                        event_id: id,
+                        n: 0,
+                    });
+                    Some(b)
+                }
+                Change::BidRemoved { removed, bids } => {
+                    batch.bids.retain(|p| p.lot_id != lot_id);
+                    batch.removals.push((lot_id, removed.clone()));
+                    batch.replaced.insert(lot_id);
+                    for (n, b) in bids.iter().enumerate() {
+                        batch.bids.push(PlannedBid {
+                            lot_id,
+                            bid: b.clone(),
+                            event_id: id,
+                            n: n as i64,
+                        });
+                    }
+                    None
+                }
+                _ => None,
+            };
+            let kind = change.kind();
+            let data = EventJson::serialize_one(id, kind, now, lot, bid);
+            batch.events.push(StoredEvent {
+                id,
+                lot_id,
+                seq: lot.last_seq,
+                kind: kind.as_str().to_owned(),
+                at: now,
+                data,
+            });
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// The batch as one transaction; `self.lots` still holds the state before it.
+    pub(super) fn batch_write(&self, batch: &Batch) -> BatchWrite {
+        let mut write = BatchWrite::default();
+        for id in &batch.new_lots {
+            if let Some(lot) = batch.work.get(id) {
+                write.insert_lot(lot);
+            }
+        }
+        let mut bid_only = Vec::with_capacity(batch.dirty.len());
+        for id in &batch.dirty {
+            let Some(lot) = batch.work.get(id) else {
+                continue;
+            };
+            match self.lots.get(id) {
+                Some(before) if only_bidding_changed(before, lot) => bid_only.push(lot),
+                _ => write.update_lot(lot),
+            }
+        }
+        write.update_bid_state(&bid_only);
+        write.insert_requests(&batch.requests);
+        for (lot_id, numbers) in &batch.removals {
+            write.remove_requests(*lot_id, numbers);
+        }
+        write.insert_bids(&batch.bids);
+        write.insert_events(&batch.events);
+        if batch.probe {
+            write.probe();
+        }
+        write
+    }
+}
+
+/// Whether a batch changed only what bids change (see `BatchWrite::update_bid_state`).
+fn only_bidding_changed(before: &Lot, after: &Lot) -> bool {
+    before.status == after.status
+        && before.ends_at == after.ends_at
+        && before.closed_at == after.closed_at
+        && before.winner == after.winner
+        && before.final_price == after.final_price
+        && before.reject_reason == after.reject_reason
+}
