@@ -24,7 +24,8 @@
   function older(a, b) { return a === null ? b : b === null ? a : Math.min(a, b); }
   var forced = new URLSearchParams(location.search).get("transport");
   var statusEl = document.getElementById("live-status");
-  var TYPES = ["opened", "bid", "extended", "closed", "cancelled"];
+  var TYPES = ["opened", "bid", "extended", "closed", "cancelled", "bid_removed"];
+  var me = body.getAttribute("data-username");
 
   // The countdown follows the server's clock: skew = server time - device time.
   var serverNow = Date.parse(body.getAttribute("data-server-now"));
@@ -57,8 +58,33 @@
     if (amount) amount.placeholder = (lot.min_next_bid_cents / 100).toFixed(2);
     var cd = document.getElementById("countdown");
     if (cd && lot.ends_at) cd.setAttribute("data-ends-at", lot.ends_at);
+    var reserve = document.getElementById("reserve-status");
+    if (reserve && lot.reserve_met != null) {
+      var met = lot.reserve_met ? "Reserve met" : "Reserve not met";
+      if (reserve.textContent !== met) { reserve.textContent = met; flash(reserve); }
+    }
+    showMyMax(lot, price);
     if (lot.status === "closed" || lot.status === "cancelled") finish(lot);
     if (window.gavel) window.gavel.tick();
+  }
+
+  // The viewer's own maximum: told by their own answers (`my_max_cents`); public events only
+  // tell that it was beaten (someone else leads at or above it).
+  function showMyMax(lot, price) {
+    var el = document.getElementById("my-max");
+    if ("my_max_cents" in lot) {
+      if (!el) return location.reload();
+      el.setAttribute("data-cents", lot.my_max_cents);
+      el.textContent = fmt(lot.my_max_cents);
+      return;
+    }
+    if (!el) return;
+    var mine = parseInt(el.getAttribute("data-cents"), 10);
+    var leader = lot.leader ? lot.leader.username : null;
+    if (leader !== me && price >= mine) {
+      el.textContent = fmt(mine) + " (outbid)";
+      el.classList.add("beaten");
+    }
   }
 
   function finish(lot) {
@@ -106,12 +132,38 @@
     var amt = document.createElement("span"); amt.className = "amount"; amt.textContent = fmt(bid.amount_cents);
     var t = document.createElement("time"); t.setAttribute("datetime", bid.placed_at); t.setAttribute("data-local", "");
     t.textContent = bid.placed_at;
+    li.setAttribute("data-proxy", bid.proxy ? "true" : "false");
+    if (bid.proxy) {
+      var auto = document.createElement("span"); auto.className = "proxy"; auto.textContent = "auto";
+      auto.title = "Placed by Gavel from this bidder's maximum";
+      who.appendChild(document.createTextNode(" ")); who.appendChild(auto);
+    }
     li.appendChild(who); li.appendChild(amt); li.appendChild(t);
     list.insertBefore(li, list.firstChild);
     var none = document.getElementById("no-bids");
     if (none) none.remove();
     if (window.gavel) window.gavel.localize(li);
     flash(li);
+  }
+
+  // A removal rewrote the lot's history: show it as it now stands, and the viewer's own
+  // maximum (which the removed request may have held).
+  function reloadHistory() {
+    if (!window.fetch) return;
+    var opts = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    fetch("/api/v1/lots/" + lotId + "/bids?limit=100", opts).then(function (r) { return r.json(); })
+      .then(function (data) {
+        var list = document.getElementById("bid-history");
+        if (!list) return;
+        list.textContent = "";
+        (data.bids || []).slice().reverse().forEach(addBid);
+      }).catch(function () {});
+    fetch("/api/v1/lots/" + lotId, opts).then(function (r) { return r.json(); })
+      .then(function (lot) {
+        var el = document.getElementById("my-max");
+        if (el && !("my_max_cents" in lot)) el.remove();
+        else if (lot.my_max_cents != null) showLot(lot);
+      }).catch(function () {});
   }
 
   function updateCard(ev) {
@@ -146,6 +198,7 @@
       if (ev.lot_id !== lotId) return;
       if (ev.bid) addBid(ev.bid);
       showLot(ev.lot);
+      if (ev.type === "bid_removed") reloadHistory();
     } else {
       updateCard(ev);
     }

@@ -107,6 +107,7 @@ macro_rules! endpoints {
 endpoints! { API, register_api, "/api/v1", std::convert::identity;
     // The bid first: the router tries patterns in order, and bids are the hot path.
     "/lots/{id}/bids" => { POST api_lots::place_bid: Bidder, GET api_lots::bids: Anyone },
+    "/lots/{id}/bids/{bid_id}" => { DELETE api_lots::remove_bid: Admin },
     "/users" => { POST api_users::register: Anyone },
     "/tokens" => { POST api_users::issue_token: Anyone },
     "/tokens/current" => { DELETE api_users::revoke_token: SignedIn },
@@ -131,6 +132,7 @@ endpoints! { SITE, register_site, "", super::pages::PageError;
     "/" => { GET lots::index: Anyone },
     "/lots/{id}" => { GET lots::show: Anyone },
     "/lots/{id}/bid" => { POST lots::bid: Bidder },
+    "/lots/{id}/bids/{bid_id}/remove" => { POST lots::remove_bid: Admin },
     "/login" => { GET accounts::login_page: Anyone, POST accounts::login: Anyone },
     "/register" => { GET accounts::register_page: Anyone, POST accounts::register: Anyone },
     "/logout" => { GET accounts::logout_page: Anyone, POST accounts::logout: Anyone },

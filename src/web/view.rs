@@ -22,6 +22,8 @@ pub struct LotView {
     pub leader: String,
     pub reserve: String,
     pub reserve_note: &'static str,
+    /// "Reserve met" / "Reserve not met" (API.md §9); empty without a reserve.
+    pub reserve_status: &'static str,
     pub ends_at_iso: String,
     pub ends_at_text: String,
     pub time_left: String,
@@ -73,6 +75,8 @@ pub struct BidView {
     pub amount_cents: i64,
     pub placed_at_iso: String,
     pub placed_at_text: String,
+    /// Placed by the site from the bidder's maximum.
+    pub proxy: bool,
 }
 
 /// `25 Nov 2026, 14:05 UTC`: the no-JavaScript fallback; the browser shows local time.
@@ -102,7 +106,7 @@ impl LotView {
         let reserve_note = match lot.reserve_met() {
             None => "",
             Some(true) => "Reserve met",
-            Some(false) => "Reserve not yet met",
+            Some(false) => "Reserve not met",
         };
         LotView {
             id: lot.id.to_string(),
@@ -128,6 +132,7 @@ impl LotView {
                 _ => String::new(),
             },
             reserve_note,
+            reserve_status: reserve_note,
             ends_at_iso: lot.ends_at.map(rfc3339).unwrap_or_default(),
             ends_at_text: lot.ends_at.map(time_text).unwrap_or_default(),
             time_left: lot.ends_at.map(|e| time_left(e, now)).unwrap_or_default(),
@@ -164,6 +169,7 @@ impl BidView {
             amount_cents: bid.amount.get(),
             placed_at_iso: rfc3339(bid.placed_at),
             placed_at_text: time_text(bid.placed_at),
+            proxy: bid.proxy,
         }
     }
 }

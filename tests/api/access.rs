@@ -128,7 +128,8 @@ fn concrete(endpoint: &Endpoint, lot: &str) -> String {
         .path
         .replace("{id}", lot)
         .replace("{name}", "gavel.css")
-        .replace("{action}", "close");
+        .replace("{action}", "close")
+        .replace("{bid_id}", "00000000-0000-0000-0000-000000000000");
     if path.ends_with("/poll") {
         format!("{path}?timeout=1")
     } else {

@@ -21,6 +21,7 @@ mod load;
 mod lots;
 mod nginx;
 mod pages;
+mod proxy;
 mod raw_http;
 mod shutdown;
 mod slow_bodies;

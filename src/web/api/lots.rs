@@ -28,11 +28,17 @@ pub fn visible(lot: &Lot, user: Option<&User>) -> bool {
     visibility::is_visible(lot, user.map(|u| (u.id, u.role)))
 }
 
+/// A lot as this viewer may see it: the seller and admins see the reserve, a bidder their
+/// own live maximum (API.md §6), nobody anyone else's.
 pub fn lot_json(lot: &Lot, user: Option<&User>) -> LotJson {
-    if is_privileged(lot, user) {
+    let json = if is_privileged(lot, user) {
         LotJson::privileged(lot)
     } else {
         LotJson::public(lot)
+    };
+    LotJson {
+        my_max_cents: user.and_then(|u| lot.max_of(u.id)).map(|c| c.get()),
+        ..json
     }
 }
 
@@ -278,6 +284,35 @@ pub(crate) async fn place_bid(
         .await
         .map_err(|e| e.in_currency(&settings.currency))?;
     Ok(answer.response())
+}
+
+/// An admin takes a bid out of an open lot (API.md §3a): the request behind it is removed and
+/// the lot recomputed from the rest.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn remove_bid(
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(|r| r == Role::Admin)?;
+    let (lot_id, bid_id) = (parse_id(&path.0)?, parse_id(&path.1)?);
+    let lot = remove_bid_of(&store, &house, lot_id, bid_id).await?;
+    Ok(HttpResponse::Ok().json(lot_json(&lot, Some(&user))))
+}
+
+/// The removal shared by the API and the admin's button on the lot page.
+pub async fn remove_bid_of(
+    store: &Store,
+    house: &AuctionHouse,
+    lot_id: Uuid,
+    bid_id: Uuid,
+) -> Result<Lot, AppError> {
+    let bid = store
+        .bid_of_lot(lot_id, bid_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(house.remove_bid(lot_id, bid.request_no).await?)
 }
 
 #[derive(Deserialize)]

@@ -4,13 +4,13 @@ use super::{Layout, PageError, check_csrf, render, see_other};
 use crate::auction::AuctionHouse;
 use crate::config::Settings;
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::{BidRequest, Cents, Role};
+use crate::domain::{BidRequest, Cents, LotStatus, Role};
 use crate::live::Hub;
 use crate::store::Store;
 use crate::store::users::User;
-use crate::web::api::lots::{is_privileged, visible};
+use crate::web::api::lots::{is_privileged, remove_bid_of, visible};
 use crate::web::auth::Viewer;
-use crate::web::bids::place_bid;
+use crate::web::bids::{BidAnswer, place_bid};
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
 use crate::web::view::{BidView, CardView, LotView};
@@ -64,6 +64,12 @@ struct LotPage {
     cannot_bid_reason: &'static str,
     bid_error: String,
     amount_value: String,
+    max_value: String,
+    /// The viewer's own live maximum, formatted; empty when they have none.
+    my_max: String,
+    my_max_cents: i64,
+    /// Admins get a button to remove each bid (API.md §3a).
+    can_remove_bids: bool,
     /// A fresh key per render: a form sent twice (a double click, a retry) places one bid.
     idempotency_key: Uuid,
 }
@@ -77,6 +83,7 @@ struct Refusal {
     status: StatusCode,
     message: String,
     amount: String,
+    max: String,
 }
 
 /// Renders a lot's page, optionally with a refused bid explained above the form.
@@ -93,10 +100,12 @@ async fn lot_page(
         status,
         message: bid_error,
         amount: amount_value,
+        max: max_value,
     } = refusal.unwrap_or(Refusal {
         status: StatusCode::OK,
         message: String::new(),
         amount: String::new(),
+        max: String::new(),
     });
     // An open lot and its latest bids come from the house's committed view; others from the database.
     let (lot, bids) = match house.open_lots().get(id) {
@@ -116,6 +125,7 @@ async fn lot_page(
         Some(_) => (true, ""),
         None => (false, ""),
     };
+    let my_max = user.and_then(|u| lot.max_of(u.id));
     let page = LotPage {
         layout: Layout::new(req, user, lot.title.clone()),
         lot: LotView::new(
@@ -133,6 +143,13 @@ async fn lot_page(
         idempotency_key: Uuid::now_v7(),
         bid_error,
         amount_value,
+        max_value,
+        my_max: my_max
+            .map(|m| settings.currency.format(m))
+            .unwrap_or_default(),
+        my_max_cents: my_max.map_or(0, |m| m.get()),
+        can_remove_bids: user.is_some_and(|u| u.role == Role::Admin)
+            && lot.status == LotStatus::Open,
     };
     Ok(render(status, &page))
 }
@@ -218,6 +235,7 @@ pub(crate) async fn bid(
                 status,
                 message,
                 amount: form.amount.clone(),
+                max: form.max.clone(),
             }),
         )
     };
@@ -261,7 +279,17 @@ pub(crate) async fn bid(
         });
     }
     match result {
-        Ok(_) => Ok(see_other(&format!("/lots/{id}?notice=bid"))),
+        Ok(answer) => {
+            let notice = match &answer {
+                BidAnswer::Placed(r) if r.bid.is_none() => "max",
+                BidAnswer::Placed(r) if r.lot.leader.as_ref().is_some_and(|l| l.id == user.id) => {
+                    "leading"
+                }
+                BidAnswer::Placed(_) => "outbid",
+                BidAnswer::Replayed(_) => "bid",
+            };
+            Ok(see_other(&format!("/lots/{id}?notice={notice}")))
+        }
         Err(AppError::BidTooLow { min_next, .. }) => {
             let msg = format!(
                 "Too low: bid at least {}.",
@@ -297,4 +325,26 @@ fn capitalize_first(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// An admin's button on a history item: the bid's request is taken out and the lot replayed.
+pub(crate) async fn remove_bid(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    path: web::Path<(String, String)>,
+    form: web::Form<RemoveForm>,
+) -> Result<HttpResponse, PageError> {
+    super::require_role(viewer, |r| r == Role::Admin)?;
+    check_csrf(&req, &form.csrf)?;
+    let (id, bid_id) = (lot_id(&path.0)?, lot_id(&path.1)?);
+    remove_bid_of(&store, &house, id, bid_id).await?;
+    Ok(see_other(&format!("/lots/{id}?notice=bid_removed")))
 }

@@ -106,6 +106,10 @@ fn notice(req: &HttpRequest) -> String {
             .unwrap_or_default();
     match key.as_str() {
         "bid" => "Your bid is in.",
+        "leading" => "Your bid is in: you lead.",
+        "outbid" => "Your bid is in, but another bidder's maximum is higher: you are outbid.",
+        "max" => "Your maximum is raised. The price stays until someone bids against you.",
+        "bid_removed" => "Bid removed: the lot is recomputed from the other bids.",
         "offer" => "Offer submitted. An admin will review it shortly.",
         "registered" => "Welcome to Gavel! Your account is ready.",
         "welcome" => "You are logged in.",
