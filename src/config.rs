@@ -21,6 +21,9 @@ pub struct ServeArgs {
     /// Seconds before the end within which a bid extends the auction (0 turns soft close off).
     #[arg(long, env = "GAVEL_SOFT_CLOSE_SECS", default_value_t = 120)]
     pub soft_close_secs: u64,
+    /// Seconds before a lot's end at which its bidders and watchers get an ending-soon notice.
+    #[arg(long, env = "GAVEL_ENDING_SOON_SECS", default_value_t = 600)]
+    pub ending_soon_secs: u64,
     /// Longest silence on a held stream before a heartbeat comment.
     #[arg(long, env = "GAVEL_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,
@@ -79,6 +82,7 @@ pub struct Settings {
     pub database_url: String,
     pub admin: Option<(String, String)>,
     pub soft_close: Duration,
+    pub ending_soon: Duration,
     pub heartbeat: Duration,
     pub max_streams: Option<usize>,
     pub currency: Currency,
@@ -122,6 +126,7 @@ impl Settings {
             bind: args.bind,
             admin,
             soft_close: Duration::from_secs(args.soft_close_secs),
+            ending_soon: Duration::from_secs(args.ending_soon_secs),
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
             max_streams: args.max_streams,
             currency: Currency::new(&args.currency),
@@ -153,6 +158,7 @@ impl Settings {
             database_url: database_url.into(),
             admin: None,
             soft_close: Duration::from_secs(120),
+            ending_soon: Duration::from_secs(600),
             heartbeat: Duration::from_secs(15),
             max_streams: None,
             currency: Currency::default(),

@@ -73,7 +73,11 @@ impl Application {
             HouseConfig {
                 clock: settings.clock.clone(),
                 soft_close: chrono::Duration::from_std(settings.soft_close)?,
-                on_commit: Box::new(move |events| publisher.publish(events)),
+                ending_soon: chrono::Duration::from_std(settings.ending_soon)?,
+                on_commit: Box::new(move |events, notices| {
+                    publisher.publish(events);
+                    publisher.publish_notices(notices);
+                }),
                 wal: Store::wal_path(&settings.database_url)?,
             },
         )

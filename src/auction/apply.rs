@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::house::{House, Keyed, Pending};
 use super::plan::Batch;
+use crate::domain::notice::Before;
 
 impl House {
     pub(super) async fn apply(&mut self, batch: &mut Batch, cmd: Command, now: Time) -> Pending {
@@ -32,7 +33,9 @@ impl House {
                 action,
                 reply,
             } => {
+                let mut before = None;
                 let result = self.working(batch, lot_id).await.and_then(|lot| {
+                    before = Some(Before::of(lot));
                     match action {
                         Action::Approve => lot.approve(now),
                         Action::Reject { reason } => lot.reject(&reason),
@@ -41,12 +44,13 @@ impl House {
                     }
                     .map_err(HouseError::from)
                 });
-                match result {
-                    Ok(changes) => {
-                        self.record(batch, lot_id, changes, now);
+                match (result, before) {
+                    (Ok(changes), Some(before)) => {
+                        self.record(batch, lot_id, &before, changes, now);
                         Pending::Lot(reply, lot_id)
                     }
-                    Err(e) => refuse_now(reply, e),
+                    (Err(e), _) => refuse_now(reply, e),
+                    (Ok(_), None) => refuse_now(reply, HouseError::Store),
                 }
             }
             Command::Bid {
@@ -68,7 +72,10 @@ impl House {
                     }
                 }
                 let soft_close = self.soft_close;
+                let mut before = None;
                 let placed = self.working(batch, lot_id).await.and_then(|lot| {
+                    let new_bidder = lot.maxima.of(request.bidder.id).is_none();
+                    before = Some((Before::of(lot), new_bidder));
                     lot.place_bid(&mut Uuid::now_v7, request, now, soft_close)
                         .map_err(HouseError::from)
                 });
@@ -87,8 +94,15 @@ impl House {
                         .iter()
                         .position(|c| matches!(c, Change::Bid(b) if b.id == own.id))
                 });
+                let Some((before, new_bidder)) = before else {
+                    return refuse_now(reply, HouseError::Store);
+                };
+                if new_bidder {
+                    // Bidding on a lot watches it (API.md §7).
+                    batch.watches.push((bidder, lot_id, now));
+                }
                 batch.requests.push((lot_id, placed.request));
-                let ids = self.record(batch, lot_id, placed.changes, now);
+                let ids = self.record(batch, lot_id, &before, placed.changes, now);
                 let event_id = own_at.and_then(|i| ids.get(i).copied());
                 if let Some(k) = &keyed {
                     // A maximum raised alone has no event: it is marked by the next id, so a
@@ -102,6 +116,7 @@ impl House {
             Command::RemoveBid {
                 lot_id,
                 request_no,
+                amount,
                 reply,
             } => {
                 let requests = match self.conn.as_mut() {
@@ -111,19 +126,22 @@ impl House {
                     }),
                     None => Err(HouseError::Store),
                 };
+                let mut before = None;
                 let result = match requests {
                     Ok(requests) => self.working(batch, lot_id).await.and_then(|lot| {
-                        lot.remove_request(request_no, &requests, &mut Uuid::now_v7)
+                        before = Some(Before::of(lot));
+                        lot.remove_request(request_no, amount, &requests, &mut Uuid::now_v7)
                             .map_err(HouseError::from)
                     }),
                     Err(e) => Err(e),
                 };
-                match result {
-                    Ok(changes) => {
-                        self.record(batch, lot_id, changes, now);
+                match (result, before) {
+                    (Ok(changes), Some(before)) => {
+                        self.record(batch, lot_id, &before, changes, now);
                         Pending::Lot(reply, lot_id)
                     }
-                    Err(e) => refuse_now(reply, e),
+                    (Err(e), _) => refuse_now(reply, e),
+                    (Ok(_), None) => refuse_now(reply, HouseError::Store),
                 }
             }
             Command::Stop { done } => {

@@ -64,6 +64,7 @@ pub enum Command {
     RemoveBid {
         lot_id: Uuid,
         request_no: i64,
+        amount: crate::domain::Cents,
         reply: Reply<Lot>,
     },
     /// Finish what is queued before it, then stop; answered once stopped.

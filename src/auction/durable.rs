@@ -15,13 +15,14 @@ use super::open_lots::{LotUpdate, OpenLots};
 use super::stats::HouseStats;
 use crate::domain::Lot;
 use crate::store::events::StoredEvent;
+use crate::store::notices::StoredNotice;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// What runs with each durable batch's events.
-pub type CommitHook = Box<dyn Fn(&[StoredEvent]) + Send>;
+pub type CommitHook = Box<dyn Fn(&[StoredEvent], &[StoredNotice]) + Send>;
 
 /// Committed batches waiting at most: past this the house waits for the disk.
 const QUEUED_BATCHES: usize = 64;
@@ -60,6 +61,7 @@ pub(super) struct Committed {
     pub wrote: bool,
     pub view: Vec<LotUpdate>,
     pub events: Vec<StoredEvent>,
+    pub notices: Vec<StoredNotice>,
     pub answers: Vec<Answer>,
 }
 
@@ -134,8 +136,8 @@ async fn run(
             // The bidders first: their handlers are woken ahead of the watchers' streams, so a
             // bid on a lot 19,000 browsers watch is confirmed before the fan-out, not after it.
             committed.answers.into_iter().for_each(Answer::send);
-            if !committed.events.is_empty() {
-                on_commit(&committed.events);
+            if !committed.events.is_empty() || !committed.notices.is_empty() {
+                on_commit(&committed.events, &committed.notices);
             }
         }
     }
@@ -208,7 +210,7 @@ mod tests {
         let answer = Mutex::new(answer);
         let seen = Arc::new(Mutex::new(None));
         let seen_then = seen.clone();
-        let hook: CommitHook = Box::new(move |_events| {
+        let hook: CommitHook = Box::new(move |_events, _notices| {
             let answered = answer.lock().map(|mut rx| rx.try_recv().is_ok());
             if let Ok(mut seen) = seen_then.lock() {
                 *seen = answered.ok();
@@ -245,6 +247,7 @@ mod tests {
             wrote: false,
             view: Vec::new(),
             events: vec![event],
+            notices: Vec::new(),
             answers: vec![Answer::Lot(reply, Ok(lot))],
         };
         assert!(durability.push(committed).await);

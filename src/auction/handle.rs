@@ -26,7 +26,9 @@ use super::house::{House, Open};
 pub struct HouseConfig {
     pub clock: Clock,
     pub soft_close: chrono::Duration,
-    /// Called with each batch's events, in id order, once they are durable.
+    /// How long before a lot's end its bidders and watchers are told it ends soon.
+    pub ending_soon: chrono::Duration,
+    /// Called with each batch's events and notices, in id order, once they are durable.
     pub on_commit: CommitHook,
     /// The database's WAL file, which the house makes durable itself (see `House::run`).
     pub wal: std::path::PathBuf,
@@ -57,11 +59,12 @@ impl AuctionHouse {
         let mut lots = HashMap::new();
         let minimums = AppliedMinimums::default();
         for lot in write::open_lots(&mut conn).await? {
-            schedule.set(lot.id, lot.ends_at);
+            schedule.plan(&lot, config.ending_soon);
             minimums.raise(lot.id, lot.min_next_bid());
             lots.insert(lot.id, lot);
         }
         let next_event_id = events::latest_id(&mut conn).await? + 1;
+        let next_notice_id = crate::store::notices::latest_id(&mut conn).await? + 1;
         let (tx, rx) = mpsc::channel(8192);
         let open = OpenLots::default();
         open.replace_all(with_recent_bids(&mut conn, lots.values()).await?);
@@ -81,17 +84,20 @@ impl AuctionHouse {
             writing: None,
             clock: clock.clone(),
             soft_close: config.soft_close,
+            ending_soon: config.ending_soon,
             durability,
             lots,
             schedule,
             next_event_id,
+            next_notice_id,
             open: open.clone(),
             stats: stats.clone(),
             keys: KeyLedger::default(),
             health: health.clone(),
         };
-        // Overdue lots close before the first request is served.
-        let mut first = Open::new(house.next_event_id);
+        // Overdue lots close (and overdue ending-soon notices go out) before the first request
+        // is served.
+        let mut first = Open::new(house.next_event_id, house.next_notice_id);
         house.apply_round(&mut first, Vec::new()).await;
         house.flush(&mut first).await;
         tokio::spawn(house.run(rx, disk_failed));
@@ -144,11 +150,18 @@ impl AuctionHouse {
         self.change(lot_id, Action::Cancel).await
     }
 
-    /// Takes a bid's request out of an open lot and replays the rest (API.md §3a).
-    pub async fn remove_bid(&self, lot_id: Uuid, request_no: i64) -> Result<Lot, HouseError> {
+    /// Takes a bid's request out of an open lot and replays the rest (API.md §3a); `amount` is
+    /// the removed bid's, for its bidder's notice.
+    pub async fn remove_bid(
+        &self,
+        lot_id: Uuid,
+        request_no: i64,
+        amount: crate::domain::Cents,
+    ) -> Result<Lot, HouseError> {
         self.ask(|reply| Command::RemoveBid {
             lot_id,
             request_no,
+            amount,
             reply,
         })
         .await

@@ -9,11 +9,13 @@ use super::health::StorageHealth;
 use super::keys::KeyLedger;
 use super::minimums::AppliedMinimums;
 use super::open_lots::{LotUpdate, OpenLots};
-use super::schedule::Schedule;
+use super::schedule::{Due, Schedule};
 use super::stats::HouseStats;
 use crate::clock::Clock;
+use crate::domain::Time;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::json::ReceiptJson;
+use crate::domain::notice::Before;
 use crate::domain::{AcceptedBid, Lot, LotStatus};
 use crate::store::batch::BatchWrite;
 use crate::store::lots::write;
@@ -39,11 +41,13 @@ pub(super) struct House {
     pub(super) writing: Option<Writing>,
     pub(super) clock: Clock,
     pub(super) soft_close: chrono::Duration,
+    pub(super) ending_soon: chrono::Duration,
     pub(super) durability: Durability,
     /// Every open lot, and any other lot a command touched; authoritative (single writer).
     pub(super) lots: HashMap<Uuid, Lot>,
     pub(super) schedule: Schedule,
     pub(super) next_event_id: i64,
+    pub(super) next_notice_id: i64,
     /// What readers see of the open lots.
     pub(super) open: OpenLots,
     pub(super) stats: Arc<HouseStats>,
@@ -93,16 +97,18 @@ pub(super) struct Open {
     pub(super) batch: Batch,
     pub(super) pending: Vec<Pending>,
     pub(super) first_event_id: i64,
+    pub(super) first_notice_id: i64,
     pub(super) commands: usize,
     pub(super) applying: Duration,
 }
 
 impl Open {
-    pub(super) fn new(first_event_id: i64) -> Self {
+    pub(super) fn new(first_event_id: i64, first_notice_id: i64) -> Self {
         Open {
             batch: Batch::default(),
             pending: Vec::new(),
             first_event_id,
+            first_notice_id,
             commands: 0,
             applying: Duration::ZERO,
         }
@@ -126,6 +132,7 @@ pub(super) struct Writing {
     began: Instant,
     committed: Committed,
     first_event_id: i64,
+    first_notice_id: i64,
 }
 
 /// The writing batch's outcome; never resolves when nothing is being written.
@@ -149,7 +156,7 @@ impl House {
         mut disk_failed: DiskFailed,
     ) {
         let mut stopped_by = None;
-        let mut open = Open::new(self.next_event_id);
+        let mut open = Open::new(self.next_event_id, self.next_notice_id);
         loop {
             let next_due = self.schedule.next();
             let clock = self.clock.clone();
@@ -251,11 +258,27 @@ impl House {
         } else {
             self.schedule.due(now)
         };
-        for lot_id in due {
-            if let Ok(lot) = self.working(&mut open.batch, lot_id).await
-                && let Ok(changes) = lot.close(now)
-            {
-                self.record(&mut open.batch, lot_id, changes, now);
+        for work in due {
+            match work {
+                Due::Close(lot_id) => {
+                    if let Ok(lot) = self.working(&mut open.batch, lot_id).await {
+                        let before = Before::of(lot);
+                        if let Ok(changes) = lot.close(now) {
+                            self.record(&mut open.batch, lot_id, &before, changes, now);
+                        }
+                    }
+                }
+                Due::EndingSoon(lot_id) => {
+                    // Its watchers are read on the writer connection, away while a batch is
+                    // written.
+                    if self.writing.is_some() {
+                        let done = written(&mut self.writing).await;
+                        if !self.finish(done, open).await {
+                            return false;
+                        }
+                    }
+                    self.ending_soon(&mut open.batch, lot_id, now).await;
+                }
             }
         }
         for cmd in commands {
@@ -291,12 +314,13 @@ impl House {
     /// Seals the open batch and starts writing it: from here on the house's state includes it,
     /// and its answers wait in it until it is durable.
     fn start_writing(&mut self, open: &mut Open) {
-        let sealed = std::mem::replace(open, Open::new(self.next_event_id));
+        let sealed = std::mem::replace(open, Open::new(self.next_event_id, self.next_notice_id));
         self.stats.batch(sealed.commands, sealed.applying);
         let Open {
             mut batch,
             pending,
             first_event_id,
+            first_notice_id,
             ..
         } = sealed;
         let mut write = self.batch_write(&batch);
@@ -354,6 +378,7 @@ impl House {
             wrote,
             view,
             events: batch.events,
+            notices: batch.notices,
             answers,
         };
         let Some(mut conn) = self.conn.take() else {
@@ -370,6 +395,7 @@ impl House {
             began: Instant::now(),
             committed,
             first_event_id,
+            first_notice_id,
         });
     }
 
@@ -405,10 +431,14 @@ impl House {
                 }
                 self.health.failed();
                 writing.committed.answers.into_iter().for_each(Answer::fail);
-                let discarded = std::mem::replace(open, Open::new(writing.first_event_id));
+                let discarded = std::mem::replace(
+                    open,
+                    Open::new(writing.first_event_id, writing.first_notice_id),
+                );
                 self.keys.forget_from(writing.first_event_id);
                 discarded.pending.into_iter().for_each(Pending::refuse);
                 self.next_event_id = writing.first_event_id;
+                self.next_notice_id = writing.first_notice_id;
                 self.reload().await;
                 true
             }
@@ -425,7 +455,7 @@ impl House {
         };
         if let Ok(open) = write::open_lots(conn).await {
             for lot in open {
-                self.schedule.set(lot.id, lot.ends_at);
+                self.schedule.plan(&lot, self.ending_soon);
                 self.minimums.raise(lot.id, lot.min_next_bid());
                 self.lots.insert(lot.id, lot);
             }
@@ -433,6 +463,42 @@ impl House {
                 self.open.replace_all(view);
             }
         }
+    }
+
+    /// A lot about to end: one notice to each of its bidders and watchers, once per lot.
+    async fn ending_soon(&mut self, batch: &mut Batch, lot_id: Uuid, now: Time) {
+        let Ok(lot) = self.working(batch, lot_id).await else {
+            self.schedule.set(Due::EndingSoon(lot_id), None);
+            return;
+        };
+        if lot.status != LotStatus::Open || lot.ending_soon_sent {
+            let lot = lot.clone();
+            self.schedule.plan(&lot, self.ending_soon);
+            return;
+        }
+        let mut users: Vec<Uuid> = lot.maxima.iter().map(|m| m.bidder.id).collect();
+        let watchers = match self.conn.as_mut() {
+            Some(conn) => crate::store::notices::watchers_of(conn, lot_id).await,
+            None => Ok(Vec::new()),
+        };
+        match watchers {
+            Ok(watchers) => users.extend(watchers),
+            Err(e) => {
+                // Tried again at the next round: the plan still holds it.
+                tracing::error!(error = %e, "reading a lot's watchers failed");
+                return;
+            }
+        }
+        users.sort();
+        users.dedup();
+        let Some(lot) = batch.work.get_mut(&lot_id) else {
+            return;
+        };
+        lot.ending_soon_sent = true;
+        let notices = crate::domain::notice::ending_soon(lot, users);
+        let before = Before::of(lot);
+        self.record(batch, lot_id, &before, Vec::new(), now);
+        self.record_notices(batch, notices, now);
     }
 
     /// The committed state of a lot this batch touched.

@@ -1,9 +1,11 @@
 //! Planning a batch: the events its changes become, and the one transaction that writes it.
 
 use crate::domain::json::EventJson;
+use crate::domain::notice::{self, Before, Notice};
 use crate::domain::{Change, Lot, LotStatus, TakenRequest, Time};
 use crate::store::batch::{BatchWrite, PlannedBid};
 use crate::store::events::StoredEvent;
+use crate::store::notices::StoredNotice;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -20,6 +22,9 @@ pub(super) struct Batch {
     /// Lots whose history a removal rewrote, with the requests it took out.
     pub(super) removals: Vec<(Uuid, Vec<i64>)>,
     pub(super) replaced: HashSet<Uuid>,
+    pub(super) notices: Vec<StoredNotice>,
+    /// Bidders new to a lot, who now watch it: (user, lot, since).
+    pub(super) watches: Vec<(Uuid, Uuid, Time)>,
     pub(super) events: Vec<StoredEvent>,
     /// A write of no consequence, to find out whether storage is back.
     pub(super) probe: bool,
@@ -27,10 +32,12 @@ pub(super) struct Batch {
 
 impl House {
     /// Turns a lot's changes into events with ids and seqs; returns the event ids.
+    /// The notices the changes send (`before` is the lot as it was) are recorded after them.
     pub(super) fn record(
         &mut self,
         batch: &mut Batch,
         lot_id: Uuid,
+        before: &Before,
         changes: Vec<Change>,
         now: Time,
     ) -> Vec<i64> {
@@ -39,14 +46,14 @@ impl House {
         let Some(lot) = batch.work.get_mut(&lot_id) else {
             return ids;
         };
+        let notices = notice::from_change(before, lot, &changes);
         // What follows the applied state, not the written one: the closing plan (an end moved
         // or a lot closed in the open batch must not fire at the old time while the batch
         // before it is still being written) and the minimum the handle refuses below.
+        self.schedule.plan(lot, self.ending_soon);
         if lot.status == LotStatus::Open {
-            self.schedule.set(lot_id, lot.ends_at);
             self.minimums.raise(lot_id, lot.min_next_bid());
         } else {
-            self.schedule.set(lot_id, None);
             self.minimums.forget(lot_id);
         }
         for change in changes {
@@ -64,7 +71,7 @@ impl House {
                     });
                     Some(b)
                 }
-                Change::BidRemoved { removed, bids } => {
+                Change::BidRemoved { removed, bids, .. } => {
                     batch.bids.retain(|p| p.lot_id != lot_id);
                     batch.removals.push((lot_id, removed.clone()));
                     batch.replaced.insert(lot_id);
@@ -92,7 +99,24 @@ impl House {
             });
             ids.push(id);
         }
+        self.record_notices(batch, notices, now);
         ids
+    }
+
+    /// Gives each notice the next id and puts it in the batch.
+    pub(super) fn record_notices(&mut self, batch: &mut Batch, notices: Vec<Notice>, now: Time) {
+        for n in notices {
+            let id = self.next_notice_id;
+            self.next_notice_id += 1;
+            batch.notices.push(StoredNotice {
+                id,
+                user_id: n.user,
+                lot_id: n.lot_id,
+                kind: n.kind.as_str(),
+                at: now,
+                data: n.to_json(id, now),
+            });
+        }
     }
 
     /// The batch as one transaction; `self.lots` still holds the state before it.
@@ -120,6 +144,8 @@ impl House {
         }
         write.insert_bids(&batch.bids);
         write.insert_events(&batch.events);
+        write.insert_notices(&batch.notices);
+        write.watch(&batch.watches);
         if batch.probe {
             write.probe();
         }
@@ -135,4 +161,5 @@ fn only_bidding_changed(before: &Lot, after: &Lot) -> bool {
         && before.winner == after.winner
         && before.final_price == after.final_price
         && before.reject_reason == after.reject_reason
+        && before.ending_soon_sent == after.ending_soon_sent
 }

@@ -196,6 +196,8 @@ pub struct Lot {
     /// The lot's latest event's per-lot sequence number and site-wide id.
     pub last_seq: i64,
     pub last_event_id: i64,
+    /// Its ending-soon notices went out (once per lot, API.md §7).
+    pub ending_soon_sent: bool,
 }
 
 /// What a bidder asks for: an amount, with a maximum or not, or (the leader only) a higher
@@ -291,6 +293,9 @@ pub enum Change {
     BidRemoved {
         removed: Vec<i64>,
         bids: Vec<AcceptedBid>,
+        /// The bidder whose request was taken out, and the amount of the bid the admin removed.
+        bidder: Option<UserRef>,
+        amount: Cents,
     },
 }
 
@@ -363,6 +368,7 @@ impl Lot {
             reject_reason: None,
             last_seq: 0,
             last_event_id: 0,
+            ending_soon_sent: false,
         }
     }
 
@@ -618,15 +624,17 @@ impl Lot {
     pub fn remove_request(
         &mut self,
         request_no: i64,
+        amount: Cents,
         requests: &[TakenRequest],
         new_id: &mut dyn FnMut() -> Uuid,
     ) -> Result<Vec<Change>, StateError> {
         if self.status != LotStatus::Open {
             return Err(StateError::NotOpen);
         }
-        if !requests.iter().any(|r| r.number == request_no) {
+        let Some(gone) = requests.iter().find(|r| r.number == request_no) else {
             return Err(StateError::NoSuchBid);
-        }
+        };
+        let bidder = Some(gone.bidder.clone());
         let rest: Vec<TakenRequest> = requests
             .iter()
             .filter(|r| r.number != request_no)
@@ -635,7 +643,12 @@ impl Lot {
         let (bids, dropped) = self.replay(&rest, new_id);
         let mut removed = vec![request_no];
         removed.extend(dropped);
-        Ok(vec![Change::BidRemoved { removed, bids }])
+        Ok(vec![Change::BidRemoved {
+            removed,
+            bids,
+            bidder,
+            amount,
+        }])
     }
 }
 

@@ -5,6 +5,7 @@ pub mod increment;
 pub mod json;
 pub mod lot;
 pub mod money;
+pub mod notice;
 pub mod proxy;
 pub mod text;
 pub mod user;

@@ -1,6 +1,14 @@
 //! An event serialized once: the same bytes go to every watcher.
 
 use crate::store::events::StoredEvent;
+use crate::store::notices::{NoticeRecord, StoredNotice};
+
+struct Framed<'a> {
+    id: i64,
+    lot_id: Uuid,
+    kind: &'a str,
+    data: &'a str,
+}
 use bytes::Bytes;
 use std::fmt::Write;
 use std::time::Instant;
@@ -20,15 +28,34 @@ pub struct LiveEvent {
 
 impl LiveEvent {
     pub fn new(event: &StoredEvent) -> LiveEvent {
+        Self::frame(event.id, event.lot_id, &event.kind, &event.data)
+    }
+
+    /// A personal notice, framed like an event: its id, its type as the SSE event name.
+    pub fn notice(n: &StoredNotice) -> LiveEvent {
+        Self::frame(n.id, n.lot_id, n.kind, &n.data)
+    }
+
+    pub fn stored_notice(n: &NoticeRecord) -> LiveEvent {
+        Self::frame(n.id, n.lot_id, &n.kind, &n.data)
+    }
+
+    fn frame(id: i64, lot_id: Uuid, kind: &str, data: &str) -> LiveEvent {
+        let event = Framed {
+            id,
+            lot_id,
+            kind,
+            data,
+        };
         // Sized up front: `format!` would grow the buffer a few times for an ~800-byte event.
         let mut sse = String::with_capacity(event.data.len() + event.kind.len() + 40);
         let _ = write!(sse, "id: {}\nevent: ", event.id);
-        sse.push_str(&event.kind);
+        sse.push_str(event.kind);
         sse.push_str("\ndata: ");
-        sse.push_str(&event.data);
+        sse.push_str(event.data);
         sse.push_str("\n\n");
         let mut line = String::with_capacity(event.data.len() + 1);
-        line.push_str(&event.data);
+        line.push_str(event.data);
         line.push('\n');
         LiveEvent {
             id: event.id,

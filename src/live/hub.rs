@@ -5,6 +5,7 @@ use super::event::LiveEvent;
 use super::metrics::Metrics;
 use crate::store::Store;
 use crate::store::events::StoredEvent;
+use crate::store::notices::StoredNotice;
 use bytes::Bytes;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -16,6 +17,8 @@ use uuid::Uuid;
 const RECENT: usize = 16_384;
 /// How far a watcher may fall behind its channel before it is resynced from the backlog.
 const CHANNEL_DEPTH: usize = 1_024;
+/// A user's notices come a few at a time: a small channel each.
+const USER_CHANNEL_DEPTH: usize = 64;
 /// Database reads for a backlog go in pages of this many events.
 const BACKLOG_PAGE: i64 = 1_000;
 
@@ -48,6 +51,23 @@ impl Filter {
     }
 }
 
+/// What a held stream or poll follows: lot events, or one user's notices.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Events(Filter),
+    Notices(Uuid),
+}
+
+impl Source {
+    pub fn matches(&self, e: &LiveEvent) -> bool {
+        match self {
+            Source::Events(filter) => filter.matches(e.lot_id),
+            // The user's own channel carries only their notices.
+            Source::Notices(_) => true,
+        }
+    }
+}
+
 pub struct LotChannel {
     pub tx: broadcast::Sender<Push>,
     /// Held streams on this lot, for presence.
@@ -58,6 +78,8 @@ pub struct Hub {
     store: Store,
     site: broadcast::Sender<Push>,
     pub(super) lots: Mutex<HashMap<Uuid, Arc<LotChannel>>>,
+    /// Each signed-in user's notices (API.md §7), for the streams and polls they hold.
+    pub(super) users: Mutex<HashMap<Uuid, broadcast::Sender<Push>>>,
     /// Lots known to have events (they opened): attaching to them needs no database read.
     opened: RwLock<HashSet<Uuid>>,
     recent: RwLock<VecDeque<Arc<LiveEvent>>>,
@@ -80,6 +102,7 @@ impl Hub {
             store,
             site,
             lots: Mutex::new(HashMap::new()),
+            users: Mutex::new(HashMap::new()),
             opened: RwLock::new(HashSet::new()),
             recent: RwLock::new(VecDeque::with_capacity(RECENT)),
             latest: AtomicI64::new(latest),
@@ -124,6 +147,79 @@ impl Hub {
                 let _ = channel.tx.send(Push::Event(e.clone()));
             }
             let _ = self.site.send(Push::Event(e));
+        }
+    }
+
+    /// Called by the auction house right after a commit, with the batch's notices in id order.
+    pub fn publish_notices(&self, notices: &[StoredNotice]) {
+        if notices.is_empty() {
+            return;
+        }
+        let Ok(users) = self.users.lock() else { return };
+        for n in notices {
+            if let Some(tx) = users.get(&n.user_id) {
+                let _ = tx.send(Push::Event(Arc::new(LiveEvent::notice(n))));
+            }
+        }
+    }
+
+    /// The channel of one user's notices; subscribe before reading the backlog.
+    pub fn subscribe_user(&self, user: Uuid) -> broadcast::Receiver<Push> {
+        let mut users = match self.users.lock() {
+            Ok(u) => u,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        users
+            .entry(user)
+            .or_insert_with(|| broadcast::channel(USER_CHANNEL_DEPTH).0)
+            .subscribe()
+    }
+
+    /// One page of a user's notices after `after`, from the database (they are few, and
+    /// indexed by user): the notices, the id scanned up to, and whether that was the last.
+    pub async fn notice_page(
+        &self,
+        user: Uuid,
+        after: i64,
+    ) -> Result<(Vec<Arc<LiveEvent>>, i64, bool), sqlx::Error> {
+        let page = self.store.notices_after(user, after, BACKLOG_PAGE).await?;
+        let done = (page.len() as i64) < BACKLOG_PAGE;
+        let upto = page.last().map_or(after, |n| n.id);
+        let live = page
+            .iter()
+            .map(|n| Arc::new(LiveEvent::stored_notice(n)))
+            .collect();
+        Ok((live, upto, done))
+    }
+
+    /// The channel a source's watcher listens on; subscribe before reading the backlog.
+    pub fn subscribe_to(
+        &self,
+        source: &Source,
+    ) -> (broadcast::Receiver<Push>, Option<Arc<LotChannel>>) {
+        match source {
+            Source::Events(filter) => self.subscribe(filter),
+            Source::Notices(user) => (self.subscribe_user(*user), None),
+        }
+    }
+
+    /// One page of the source's backlog after `after` (see `backlog_page`).
+    pub async fn page(
+        &self,
+        source: &Source,
+        after: i64,
+    ) -> Result<(Vec<Arc<LiveEvent>>, i64, bool), sqlx::Error> {
+        match source {
+            Source::Events(filter) => self.backlog_page(filter, after).await,
+            Source::Notices(user) => self.notice_page(*user, after).await,
+        }
+    }
+
+    /// Where "new events only" starts for this source.
+    pub async fn latest_of(&self, source: &Source) -> Result<i64, sqlx::Error> {
+        match source {
+            Source::Events(_) => Ok(self.latest_id()),
+            Source::Notices(user) => self.store.latest_notice_id(*user).await,
         }
     }
 
@@ -246,12 +342,17 @@ impl Hub {
         self.tell_everyone(Push::Shutdown);
     }
 
-    /// Sends `push` down the site's channel and every lot's.
+    /// Sends `push` down the site's channel, every lot's and every user's.
     fn tell_everyone(&self, push: Push) {
         let _ = self.site.send(push.clone());
         if let Ok(lots) = self.lots.lock() {
             for channel in lots.values() {
                 let _ = channel.tx.send(push.clone());
+            }
+        }
+        if let Ok(users) = self.users.lock() {
+            for tx in users.values() {
+                let _ = tx.send(push.clone());
             }
         }
     }

@@ -10,5 +10,5 @@ mod presence;
 pub(crate) mod stream;
 
 pub use event::LiveEvent;
-pub use hub::{Filter, Hub, Push};
+pub use hub::{Filter, Hub, Push, Source};
 pub use limits::{StreamsFull, Transport, default_max_streams};

@@ -1,7 +1,7 @@
 //! Long polling: answer at once when the client is behind, otherwise hold the request until
 //! the next event (woken by the hub, not a timer) or the timeout.
 
-use super::hub::{Filter, Hub, Push};
+use super::hub::{Filter, Hub, Push, Source};
 use super::limits::Transport;
 use super::stream::{cursor, parse_lot_filter, public_lot};
 use crate::store::Store;
@@ -49,7 +49,13 @@ pub async fn lot_poll(
     query: web::Query<PollQuery>,
 ) -> Result<HttpResponse, AppError> {
     let lot = public_lot(&hub, &store, &path).await?;
-    poll(&req, hub.get_ref(), Filter::Lot(lot), &query).await
+    poll(
+        &req,
+        hub.get_ref(),
+        Source::Events(Filter::Lot(lot)),
+        &query,
+    )
+    .await
 }
 
 pub async fn site_poll(
@@ -58,7 +64,18 @@ pub async fn site_poll(
     query: web::Query<PollQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = parse_lot_filter(query.lots.as_deref())?;
-    poll(&req, hub.get_ref(), filter, &query).await
+    poll(&req, hub.get_ref(), Source::Events(filter), &query).await
+}
+
+/// The signed-in user's notices by long polling (API.md §7).
+pub async fn notice_poll(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    caller: crate::web::auth::ApiCaller,
+    query: web::Query<PollQuery>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.0.ok_or(AppError::Unauthenticated)?;
+    poll(&req, hub.get_ref(), Source::Notices(user.id), &query).await
 }
 
 fn answer(events: &[Arc<super::LiveEvent>], cursor: i64) -> HttpResponse {
@@ -81,19 +98,19 @@ fn answer(events: &[Arc<super::LiveEvent>], cursor: i64) -> HttpResponse {
 pub(crate) async fn poll(
     req: &HttpRequest,
     hub: &Arc<Hub>,
-    filter: Filter,
+    source: Source,
     query: &PollQuery,
 ) -> Result<HttpResponse, AppError> {
     let Some(after) = cursor(req, query.after.as_deref())? else {
-        return Ok(answer(&[], hub.latest_id()));
+        return Ok(answer(&[], hub.latest_of(&source).await?));
     };
     if req.method() == actix_web::http::Method::HEAD {
         // The headers of an answer, without waiting for one.
         return Ok(answer(&[], after));
     }
     let wait = Duration::from_secs(query.timeout.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
-    let (mut rx, channel) = hub.subscribe(&filter);
-    let (backlog, scanned, _) = hub.backlog_page(&filter, after).await?;
+    let (mut rx, channel) = hub.subscribe_to(&source);
+    let (backlog, scanned, _) = hub.page(&source, after).await?;
     if !backlog.is_empty() {
         return Ok(answer(&backlog, scanned));
     }
@@ -103,7 +120,7 @@ pub(crate) async fn poll(
     }
     let _guard = hub.admit(Transport::LongPoll, channel)?;
     let first = tokio::select! {
-        first = next_match(&mut rx, &filter, after) => first,
+        first = next_match(&mut rx, &source, after) => first,
         () = tokio::time::sleep(wait) => None,
     };
     let Some(first) = first else {
@@ -112,7 +129,7 @@ pub(crate) async fn poll(
     // The event that woke us, and any that committed with it.
     let mut events = vec![first];
     while let Ok(Push::Event(e)) = rx.try_recv() {
-        if filter.matches(e.lot_id) && e.id > events.last().map_or(after, |l| l.id) {
+        if source.matches(&e) && e.id > events.last().map_or(after, |l| l.id) {
             events.push(e);
         }
     }
@@ -125,12 +142,12 @@ pub(crate) async fn poll(
 
 async fn next_match(
     rx: &mut broadcast::Receiver<Push>,
-    filter: &Filter,
+    source: &Source,
     after: i64,
 ) -> Option<Arc<super::LiveEvent>> {
     loop {
         match rx.recv().await {
-            Ok(Push::Event(e)) if e.id > after && filter.matches(e.lot_id) => return Some(e),
+            Ok(Push::Event(e)) if e.id > after && source.matches(&e) => return Some(e),
             Ok(Push::Shutdown) => return None,
             Ok(_) => {}
             // Lagged while waiting: the client is behind now, so answer empty-handed at once

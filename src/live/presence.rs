@@ -23,6 +23,9 @@ pub fn spawn(hub: Weak<Hub>) {
         loop {
             tick.tick().await;
             let Some(hub) = hub.upgrade() else { return };
+            if let Ok(mut users) = hub.users.lock() {
+                users.retain(|_, tx| tx.receiver_count() > 0);
+            }
             let Ok(mut lots) = hub.lots.lock() else {
                 continue;
             };

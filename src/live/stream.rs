@@ -1,7 +1,7 @@
 //! SSE and NDJSON streams: subscribe, send the backlog after the client's cursor, then live
 //! events above the last id sent. That order is what makes "no gap, no duplicate" true.
 
-use super::hub::{Filter, Hub, Push};
+use super::hub::{Filter, Hub, Push, Source};
 use super::limits::{StreamGuard, Transport};
 use super::presence;
 use crate::store::Store;
@@ -93,7 +93,13 @@ pub async fn lot_events(
 ) -> Result<HttpResponse, AppError> {
     let lot = public_lot(&hub, &store, &path).await?;
     let after = cursor(&req, query.after.as_deref())?;
-    open(&req, hub.get_ref().clone(), Filter::Lot(lot), after).await
+    open(
+        &req,
+        hub.get_ref().clone(),
+        Source::Events(Filter::Lot(lot)),
+        after,
+    )
+    .await
 }
 
 pub async fn site_events(
@@ -103,13 +109,25 @@ pub async fn site_events(
 ) -> Result<HttpResponse, AppError> {
     let filter = parse_lot_filter(query.lots.as_deref())?;
     let after = cursor(&req, query.after.as_deref())?;
-    open(&req, hub.get_ref().clone(), filter, after).await
+    open(&req, hub.get_ref().clone(), Source::Events(filter), after).await
+}
+
+/// The signed-in user's notices (API.md §7), as SSE or NDJSON, with the same resume as events.
+pub async fn notice_events(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    caller: crate::web::auth::ApiCaller,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.0.ok_or(AppError::Unauthenticated)?;
+    let after = cursor(&req, query.after.as_deref())?;
+    open(&req, hub.get_ref().clone(), Source::Notices(user.id), after).await
 }
 
 async fn open(
     req: &HttpRequest,
     hub: Arc<Hub>,
-    filter: Filter,
+    source: Source,
     after: Option<i64>,
 ) -> Result<HttpResponse, AppError> {
     let ndjson = wants_ndjson(req);
@@ -125,17 +143,20 @@ async fn open(
     };
     // Subscribe first, then read the backlog: an event committed in between is in both,
     // and the id check below sends it once.
-    let (rx, channel) = hub.subscribe(&filter);
+    let (rx, channel) = hub.subscribe_to(&source);
     let guard = hub.admit(transport, channel.clone())?;
-    let last_id = after.unwrap_or_else(|| hub.latest_id());
+    let last_id = match after {
+        Some(after) => after,
+        None => hub.latest_of(&source).await?,
+    };
     // The first page now, so a bad database answers with an error rather than a dead stream;
     // the rest is read page by page as the client takes it.
-    let (backlog, scanned, caught_up) = hub.backlog_page(&filter, last_id).await?;
+    let (backlog, scanned, caught_up) = hub.page(&source, last_id).await?;
 
     let mut pending: VecDeque<Bytes> = VecDeque::with_capacity(backlog.len() + 2);
     if !ndjson {
         pending.push_back(Bytes::from_static(RETRY));
-        if let (Filter::Lot(id), Some(channel)) = (&filter, &channel) {
+        if let (Source::Events(Filter::Lot(id)), Some(channel)) = (&source, &channel) {
             let watchers = channel.watchers.load(std::sync::atomic::Ordering::Relaxed);
             pending.push_back(presence::frame(*id, watchers));
         }
@@ -149,7 +170,7 @@ async fn open(
     }
     let watch = Watch {
         hub: hub.clone(),
-        filter,
+        source,
         rx,
         pending,
         last_id: scanned,
@@ -195,7 +216,7 @@ fn stream_response(
 /// One watcher's whole state: a receiver and what is queued for it.
 struct Watch {
     hub: Arc<Hub>,
-    filter: Filter,
+    source: Source,
     rx: broadcast::Receiver<Push>,
     pending: VecDeque<Bytes>,
     /// Every event up to here was sent or did not match.
@@ -220,10 +241,9 @@ impl Watch {
             if self.catching_up {
                 // Boxed: a database read's future is kilobytes, and inlined it would make every
                 // idle watcher's state that large.
-                let (events, scanned, done) =
-                    Box::pin(self.hub.backlog_page(&self.filter, self.last_id))
-                        .await
-                        .ok()?;
+                let (events, scanned, done) = Box::pin(self.hub.page(&self.source, self.last_id))
+                    .await
+                    .ok()?;
                 self.last_id = scanned;
                 self.catching_up = !done;
                 self.pending.extend(events.iter().map(|e| {
@@ -237,7 +257,7 @@ impl Watch {
             }
             match self.rx.recv().await {
                 Ok(Push::Event(e)) => {
-                    if e.id > self.last_id && self.filter.matches(e.lot_id) {
+                    if e.id > self.last_id && self.source.matches(&e) {
                         self.last_id = e.id;
                         self.hub.metrics.observe_delivery(e.published.elapsed());
                         return Some(if self.ndjson {

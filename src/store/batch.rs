@@ -11,6 +11,7 @@
 //! copy was most of the cost of writing a bid.
 
 use super::events::StoredEvent;
+use super::notices::StoredNotice;
 use super::to_millis;
 use crate::domain::{AcceptedBid, Lot, TakenRequest};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -101,6 +102,8 @@ impl BatchWrite {
             .push_bind(lot.last_seq)
             .push(", last_event_id = ")
             .push_bind(lot.last_event_id)
+            .push(", ending_soon_sent = ")
+            .push_bind(lot.ending_soon_sent)
             .push(" WHERE id = ")
             .push_bind(lot.id.to_string())
             .push(";\n");
@@ -189,6 +192,37 @@ impl BatchWrite {
         sql.push("DELETE FROM bids WHERE event_id IN (SELECT id FROM events WHERE lot_id = ");
         sql.push_bind(lot_id.to_string());
         sql.push(" AND kind IN ('bid', 'bid_removed'));\n");
+    }
+
+    /// Notices, in the same transaction as the changes that caused them.
+    pub fn insert_notices(&mut self, notices: &[StoredNotice]) {
+        for chunk in notices.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.next_statement();
+            sql.push("INSERT OR ROLLBACK INTO notices (id, user_id, lot_id, kind, at, data) ");
+            sql.push_values(chunk, |mut row, n| {
+                row.push_bind(n.id)
+                    .push_bind(n.user_id.to_string())
+                    .push_bind(n.lot_id.to_string())
+                    .push_bind(n.kind)
+                    .push_bind(to_millis(n.at))
+                    .push_bind(n.data.clone());
+            });
+            sql.push(";\n");
+        }
+    }
+
+    /// A bidder new to a lot watches it (API.md §7); `OR IGNORE`: one who watched it already.
+    pub fn watch(&mut self, watches: &[(Uuid, Uuid, crate::domain::Time)]) {
+        for chunk in watches.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.next_statement();
+            sql.push("INSERT OR IGNORE INTO watchlist (user_id, lot_id, created_at) ");
+            sql.push_values(chunk, |mut row, (user, lot, at)| {
+                row.push_bind(user.to_string())
+                    .push_bind(lot.to_string())
+                    .push_bind(to_millis(*at));
+            });
+            sql.push(";\n");
+        }
     }
 
     /// A keyed bid's first answer. `OR REPLACE`: a key older than its 24 hours may be reused.

@@ -5,19 +5,22 @@ use crate::domain::{Cents, Lot, LotStatus, TakenRequest, Time, UserRef};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
+/// Every lot column, for queries that add their own joins and filters.
+pub(super) const LOT_SELECT_FROM: &str = LOT_SELECT;
+
 const LOT_SELECT: &str =
     "SELECT l.id, l.seller_id, s.username AS seller_name, l.title, l.description,
     l.status, l.starting_price_cents, l.reserve_cents, l.duration_secs, l.created_at, l.ends_at,
     l.closed_at, l.current_price_cents, l.leader_id, ld.username AS leader_name, l.leader_max_cents,
     l.bid_count, l.winner_id, w.username AS winner_name, l.final_price_cents, l.reject_reason,
-    l.last_seq, l.last_event_id
+    l.last_seq, l.last_event_id, l.ending_soon_sent
   FROM lots l
   JOIN users s ON s.id = l.seller_id
   LEFT JOIN users ld ON ld.id = l.leader_id
   LEFT JOIN users w ON w.id = l.winner_id";
 
 #[derive(sqlx::FromRow)]
-struct LotRow {
+pub(super) struct LotRow {
     id: String,
     seller_id: String,
     seller_name: String,
@@ -41,6 +44,7 @@ struct LotRow {
     reject_reason: Option<String>,
     last_seq: i64,
     last_event_id: i64,
+    ending_soon_sent: bool,
 }
 
 fn user_ref(id: Option<String>, name: Option<String>) -> Result<Option<UserRef>, sqlx::Error> {
@@ -87,11 +91,12 @@ impl TryFrom<LotRow> for Lot {
             reject_reason: r.reject_reason,
             last_seq: r.last_seq,
             last_event_id: r.last_event_id,
+            ending_soon_sent: r.ending_soon_sent,
         })
     }
 }
 
-fn into_lots(rows: Vec<LotRow>) -> Result<Vec<Lot>, sqlx::Error> {
+pub(super) fn into_lots(rows: Vec<LotRow>) -> Result<Vec<Lot>, sqlx::Error> {
     rows.into_iter().map(Lot::try_from).collect()
 }
 

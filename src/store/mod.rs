@@ -6,6 +6,7 @@ pub mod events;
 pub mod idempotency;
 mod keys;
 pub mod lots;
+pub mod notices;
 pub mod tokens;
 pub mod users;
 

@@ -47,7 +47,14 @@ pub async fn answer_polls(
         },
     };
     let (http, _) = req.into_parts();
-    let mut res = match poll(&http, hub.get_ref(), filter, &query).await {
+    let mut res = match poll(
+        &http,
+        hub.get_ref(),
+        crate::live::Source::Events(filter),
+        &query,
+    )
+    .await
+    {
         Ok(res) => res,
         Err(e) => e.error_response(),
     };

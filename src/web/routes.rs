@@ -1,7 +1,7 @@
 //! Every route of the site in one list, with who may call it. The router is built from these
 //! lists, and the authorization test walks them, so no route exists without its row.
 
-use super::api::{lots as api_lots, users as api_users};
+use super::api::{lots as api_lots, me as api_me, users as api_users};
 use super::error::AppError;
 use super::metrics;
 use super::pages::{accounts, admin, lots, me, sell};
@@ -117,6 +117,10 @@ endpoints! { API, register_api, "/api/v1", std::convert::identity;
     "/lots/{id}/reject" => { POST api_lots::reject: Admin },
     "/lots/{id}/close" => { POST api_lots::close: Admin },
     "/lots/{id}/cancel" => { POST api_lots::cancel: Admin },
+    "/lots/{id}/watch" => { PUT api_me::watch: SignedIn, DELETE api_me::unwatch: SignedIn },
+    "/me/notices" => { GET api_me::notices: SignedIn },
+    "/me/notices/read" => { POST api_me::read: SignedIn },
+    "/me/watchlist" => { GET api_me::watchlist: SignedIn },
 }
 
 endpoints! { SITE, register_site, "", super::pages::PageError;
@@ -126,6 +130,8 @@ endpoints! { SITE, register_site, "", super::pages::PageError;
     "/poll" => { GET poll::site_poll: Anyone },
     "/lots/{id}/events" => { GET stream::lot_events: Anyone },
     "/events" => { GET stream::site_events: Anyone },
+    "/me/events" => { GET stream::notice_events: SignedIn },
+    "/me/poll" => { GET poll::notice_poll: SignedIn },
     "/healthz" => { GET super::healthz: Anyone },
     "/static/{name}" => { GET super::assets::serve: Anyone },
     "/metrics" => { GET metrics::serve: Anyone },

@@ -36,6 +36,7 @@ pub struct Options {
     /// GAVEL_PUBLIC_URL.
     pub public_url: Option<String>,
     pub body_timeout_secs: u64,
+    pub ending_soon_secs: u64,
 }
 
 impl Default for Options {
@@ -51,6 +52,7 @@ impl Default for Options {
             rate_limits: gavel::web::limits::RateSettings::off(),
             public_url: None,
             body_timeout_secs: 15,
+            ending_soon_secs: 600,
         }
     }
 }
@@ -90,6 +92,7 @@ async fn start(dir: TempDir, db_url: String, clock: Clock, options: Options) -> 
         gavel::web::cookies::CookiePolicy::for_public_url(options.public_url.as_deref());
     settings.public_url = options.public_url;
     settings.body_timeout = Duration::from_secs(options.body_timeout_secs);
+    settings.ending_soon = Duration::from_secs(options.ending_soon_secs);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store.clone();

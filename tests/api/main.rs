@@ -20,6 +20,7 @@ mod live;
 mod load;
 mod lots;
 mod nginx;
+mod notices;
 mod pages;
 mod proxy;
 mod raw_http;

@@ -61,7 +61,8 @@ async fn run(args: &StorageArgs, dir: &std::path::Path) -> anyhow::Result<serde_
         HouseConfig {
             clock: Clock::system(),
             soft_close: chrono::Duration::zero(),
-            on_commit: Box::new(|_| {}),
+            ending_soon: chrono::Duration::seconds(600),
+            on_commit: Box::new(|_, _| {}),
             wal: Store::wal_path(&url)?,
         },
     )

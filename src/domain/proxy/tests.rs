@@ -465,8 +465,8 @@ proptest! {
         prop_assume!(!taken.is_empty());
         let gone = taken[pick.index(taken.len())].number;
         let mut removed = lot.clone();
-        let changes = removed.remove_request(gone, &taken, &mut Uuid::now_v7).expect("open lot");
-        let Some(Change::BidRemoved { bids: replayed, removed: out }) = changes.first() else {
+        let changes = removed.remove_request(gone, c(1), &taken, &mut Uuid::now_v7).expect("open lot");
+        let Some(Change::BidRemoved { bids: replayed, removed: out, .. }) = changes.first() else {
             return Err(TestCaseError::fail("no bid_removed change"));
         };
         prop_assert_eq!(out.first(), Some(&gone));
@@ -509,14 +509,14 @@ fn removing_the_winning_maximum_gives_the_price_back() {
     }
     assert_eq!(lot.current_price, Some(c(5100)));
     let changes = lot
-        .remove_request(1, &taken, &mut Uuid::now_v7)
+        .remove_request(1, c(5000), &taken, &mut Uuid::now_v7)
         .expect("removes");
     assert_eq!(lot.current_price, Some(c(5000)));
     assert_eq!(leader(&lot), Some("ben".into()));
     assert_eq!(lot.bid_count, 1);
     assert!(matches!(&changes[..], [Change::BidRemoved { bids, .. }] if bids.len() == 1));
     assert_eq!(
-        lot.remove_request(7, &taken, &mut Uuid::now_v7),
+        lot.remove_request(7, c(1), &taken, &mut Uuid::now_v7),
         Err(crate::domain::lot::StateError::NoSuchBid)
     );
 }

@@ -312,7 +312,7 @@ pub async fn remove_bid_of(
         .bid_of_lot(lot_id, bid_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(house.remove_bid(lot_id, bid.request_no).await?)
+    Ok(house.remove_bid(lot_id, bid.request_no, bid.amount).await?)
 }
 
 #[derive(Deserialize)]

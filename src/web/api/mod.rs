@@ -2,6 +2,7 @@
 
 mod body;
 pub mod lots;
+pub(crate) mod me;
 pub(crate) mod users;
 
 pub use body::{Body, OptionalBody};
