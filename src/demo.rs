@@ -141,23 +141,39 @@ async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyho
     Ok(())
 }
 
-/// Every few seconds, one demo bidder bids the minimum on a random open lot.
+/// The most the bot pays for a lot: two to four times its starting price, fixed per lot, so a
+/// person who wants it enough can win it.
+fn bot_ceiling(lot: &crate::domain::Lot) -> Cents {
+    let factor = 2 + i64::from(lot.id.as_bytes()[15] % 3);
+    Cents::from_stored(lot.starting_price.get().saturating_mul(factor))
+}
+
+/// The bot: a person who takes the lead on a lot is outbid a few seconds later (from a
+/// maximum, so the site's proxy bidding answers them after that), up to the lot's ceiling; and
+/// every few seconds one demo bidder bids the minimum on a random open lot.
 async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
     if bidders.is_empty() {
         return;
     }
+    let is_bot = |id: uuid::Uuid| bidders.iter().any(|b| b.id == id);
+    let mut ticks: u64 = 0;
     loop {
-        tokio::time::sleep(Duration::from_millis(
-            4_000 + u64::from(random_below(8_000)),
-        ))
-        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        ticks += 1;
         let Ok(lots) = store.lots_by_status(LotStatus::Open, 100).await else {
             continue;
         };
-        if lots.is_empty() {
-            continue;
-        }
-        let lot = &lots[random_below(lots.len() as u32) as usize];
+        let led_by_a_person = lots.iter().find(|l| {
+            l.leader.as_ref().is_some_and(|leader| !is_bot(leader.id))
+                && l.min_next_bid() <= bot_ceiling(l)
+        });
+        let (lot, max) = match led_by_a_person {
+            Some(lot) => (lot, Some(bot_ceiling(lot))),
+            None if ticks.is_multiple_of(3) && !lots.is_empty() => {
+                (&lots[random_below(lots.len() as u32) as usize], None)
+            }
+            None => continue,
+        };
         let bidder = &bidders[random_below(bidders.len() as u32) as usize];
         if lot.leader.as_ref().is_some_and(|l| l.id == bidder.id) || lot.seller.id == bidder.id {
             continue;
@@ -165,7 +181,7 @@ async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
         let request = BidRequest {
             bidder: bidder.clone(),
             amount: Some(lot.min_next_bid()),
-            max: None,
+            max: max.filter(|m| *m >= lot.min_next_bid()),
         };
         if let Err(e) = house.bid(lot.id, request).await {
             tracing::debug!(error = %e, "demo bot bid refused");

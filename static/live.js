@@ -10,7 +10,9 @@
   // A page without live content (e.g. /me) still takes part in the browser's one connection,
   // watching nothing yet: it shows the connection's state.
   var statusOnly = !root && document.getElementById("live-status");
-  if (!root && !statusOnly) return;
+  var signedIn = !!document.body.getAttribute("data-username");
+  // A signed-in user's every page takes part too: their notices ride the same connection.
+  if (!root && !statusOnly && !signedIn) return;
 
   var currency = body.getAttribute("data-currency") || "EUR";
   var money;
@@ -26,6 +28,10 @@
   var statusEl = document.getElementById("live-status");
   var TYPES = ["opened", "bid", "extended", "closed", "cancelled", "bid_removed"];
   var me = body.getAttribute("data-username");
+  var NOTICE_TYPES = ["outbid", "won", "lost", "ending_soon", "offer_approved", "offer_rejected",
+    "sold", "unsold", "bid_removed"];
+  // This tab's own notice cursor: it shows only notices newer than its page.
+  var noticeCursor = me ? (parseInt(body.getAttribute("data-notice-cursor"), 10) || 0) : null;
 
   // The countdown follows the server's clock: skew = server time - device time.
   var serverNow = Date.parse(body.getAttribute("data-server-now"));
@@ -210,7 +216,7 @@
 
   // One transport (SSE, or long polling after failures or when forced) from `after`, handing
   // each event and state change to `on`. Returns a function that closes it.
-  function transport(streamUrl, pollUrl, after, on) {
+  function transport(streamUrl, pollUrl, after, on, types) {
     var es = null, failures = 0, stopped = false, last = after;
     function seen(kind, data) {
       if (kind !== "presence") { try { var id = JSON.parse(data).id; if (id > last) last = id; } catch (e) {} }
@@ -220,7 +226,7 @@
       es = new EventSource(last === null ? streamUrl
         : streamUrl + (streamUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + last);
       es.onopen = function () { failures = 0; on.state("live"); };
-      TYPES.concat(["presence"]).forEach(function (t) {
+      (types || TYPES.concat(["presence"])).forEach(function (t) {
         es.addEventListener(t, function (m) { seen(t, m.data); });
       });
       es.onerror = function () {
@@ -269,6 +275,70 @@
     return function () { stopped = true; if (es) { es.close(); es = null; } };
   }
 
+  // A personal notice: the unread count goes up and a toast says what happened (and, on /me,
+  // the list gets it on top). Worded as the server words them on /me.
+  function noticeText(n) {
+    var price = function (f) { return n[f] != null ? fmt(n[f]) : ""; };
+    switch (n.type) {
+      case "outbid": return "You were outbid: now " + price("price_cents") + ". Bid " + price("min_next_bid_cents") + " or more to lead again.";
+      case "won": return "You won it for " + price("price_cents") + ".";
+      case "lost": return "It closed and you did not win it.";
+      case "ending_soon": return "It ends soon: last chance to bid.";
+      case "offer_approved": return "Your offer was approved: bidding is open.";
+      case "offer_rejected": return "Your offer was rejected: " + (n.reason || "no reason given.");
+      case "sold": return "Sold to " + (n.winner ? n.winner.username : "the winner") + " for " + price("price_cents") + ".";
+      case "unsold": return "It closed unsold.";
+      case "bid_removed": return "An admin removed your bid of " + price("amount_cents") + ".";
+      default: return String(n.type).replace(/_/g, " ");
+    }
+  }
+
+  function showNotice(data) {
+    var n;
+    try { n = JSON.parse(data); } catch (e) { return; }
+    if (noticeCursor === null || !(n.id > noticeCursor)) return;
+    noticeCursor = n.id;
+    document.querySelectorAll("[data-role=notice-count]").forEach(function (el) {
+      var count = (parseInt(el.getAttribute("data-count"), 10) || 0) + 1;
+      el.setAttribute("data-count", count);
+      el.textContent = count;
+      el.hidden = false;
+      flash(el);
+    });
+    var title = n.lot && n.lot.title ? n.lot.title : "A lot";
+    var href = n.lot ? "/lots/" + n.lot.id : "/me";
+    var list = document.getElementById("notices");
+    if (list) {
+      var li = document.createElement("li");
+      li.setAttribute("data-notice-id", n.id);
+      li.setAttribute("data-type", n.type);
+      li.className = "unread";
+      var link = document.createElement("a"); link.href = href; link.textContent = title;
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(": " + noticeText(n)));
+      list.insertBefore(li, list.firstChild);
+      var none = document.getElementById("no-notices");
+      if (none) none.remove();
+    }
+    var toasts = document.getElementById("toasts");
+    if (!toasts) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + n.type;
+    toast.setAttribute("data-notice-id", n.id);
+    toast.setAttribute("role", "status");
+    var a = document.createElement("a"); a.href = href; a.textContent = title;
+    var p = document.createElement("p");
+    p.appendChild(a);
+    p.appendChild(document.createTextNode(": " + noticeText(n)));
+    var close = document.createElement("button");
+    close.type = "button"; close.className = "toast-close"; close.textContent = "×";
+    close.setAttribute("aria-label", "Dismiss");
+    close.addEventListener("click", function () { toast.remove(); });
+    toast.appendChild(p); toast.appendChild(close);
+    toasts.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 12000);
+  }
+
   function deliver(kind, data) {
     if (kind === "presence") presence(data);
     else { try { apply(JSON.parse(data)); } catch (e) {} }
@@ -276,13 +346,22 @@
 
   var local = { event: deliver, state: setState };
   var shared = window.BroadcastChannel && navigator.locks && forced !== "solo";
-  if (!shared && statusOnly) {
+  if (!shared && statusOnly && !me) {
     // Nothing to watch and nobody to share with: no connection.
   } else if (!shared) {
     // A browser that cannot share: a connection of this tab's own.
-    var close = transport(lotRoot ? "/lots/" + lotId + "/events" : "/events",
-                          lotRoot ? "/lots/" + lotId + "/poll" : "/poll", cursor, local);
-    window.addEventListener("pagehide", close);
+    if (root) {
+      var close = transport(lotRoot ? "/lots/" + lotId + "/events" : "/events",
+                            lotRoot ? "/lots/" + lotId + "/poll" : "/poll", cursor, local);
+      window.addEventListener("pagehide", close);
+    }
+    if (me) {
+      var closeNotices = transport("/me/events", "/me/poll", noticeCursor, {
+        event: function (kind, data) { showNotice(data); },
+        state: function (state) { if (!root) setState(state); }
+      }, NOTICE_TYPES);
+      window.addEventListener("pagehide", closeNotices);
+    }
   } else {
     shareOneConnection();
   }
@@ -296,12 +375,18 @@
   function shareOneConnection() {
     var bc = new BroadcastChannel("gavel-live");
     var tab = Date.now().toString(36) + Math.random().toString(36).slice(2);
-    var want = lotId ? [lotId] : listRoot ? "*" : [];
+    // The front page watches every lot; a watchlist only its own.
+    var want = lotId ? [lotId] : !listRoot ? [] : listRoot.id !== "watchlist" ? "*"
+      : Array.prototype.map.call(listRoot.querySelectorAll("[data-lot-id]"),
+          function (el) { return el.getAttribute("data-lot-id"); });
     var leading = false, wants = {}, closeCurrent = null, target = null, timer = null;
+    var closeNotices = null;
 
     // A tab that watches nothing needs no past events: its cursor does not hold the others back.
     function needs() { return want.length === 0 ? null : cursor; }
-    function announce() { bc.postMessage({ t: "want", tab: tab, want: want, cursor: needs() }); }
+    function announce() {
+      bc.postMessage({ t: "want", tab: tab, want: want, cursor: needs(), notices: noticeCursor });
+    }
 
     function union() {
       var ids = {}, all = false;
@@ -320,6 +405,9 @@
       target = u;
       var start = from === null ? needs() : from;
       if (closeCurrent) closeCurrent();
+      closeCurrent = null;
+      // Nothing to watch: no lot stream at all (the notices stream, if any, is the connection).
+      if (u === "") return;
       // One lot alone: its own stream, which also carries how many are watching it.
       var single = u !== "*" && u !== "" && u.indexOf(",") < 0;
       var q = u === "*" ? "" : "?lots=" + u;
@@ -338,9 +426,24 @@
       bc.postMessage({ t: "hello" });
       // The others answer at once; then one connection from the oldest cursor among them.
       setTimeout(function () {
-        var from = needs();
-        Object.keys(wants).forEach(function (k) { from = older(from, wants[k].cursor); });
+        var from = needs(), notices = noticeCursor;
+        Object.keys(wants).forEach(function (k) {
+          from = older(from, wants[k].cursor);
+          notices = older(notices, wants[k].notices === undefined ? null : wants[k].notices);
+        });
         retarget(from);
+        // The user's notices: the second (and last) stream this browser holds, from the oldest
+        // notice any tab has not shown yet.
+        if (notices !== null) {
+          closeNotices = transport("/me/events", "/me/poll", notices, {
+            event: function (kind, data) { bc.postMessage({ t: "notice", data: data }); showNotice(data); },
+            // When no lot stream is open, this one tells whether the page is live.
+            state: function (state) {
+              if (target !== "") return;
+              bc.postMessage({ t: "state", state: state }); setState(state);
+            }
+          }, NOTICE_TYPES);
+        }
       }, 200);
       // A tab that stopped announcing (closed without a word) stops being watched for.
       timer = setInterval(function () {
@@ -355,11 +458,12 @@
     bc.onmessage = function (m) {
       var d = m.data || {};
       if (d.t === "event") deliver(d.kind, d.data);
+      else if (d.t === "notice") showNotice(d.data);
       else if (d.t === "state") { if (!leading) setState(d.state); }
       else if (d.t === "hello") announce();
       else if (leading && d.t === "want") {
         var known = wants[d.tab];
-        wants[d.tab] = { want: d.want, cursor: d.cursor, at: Date.now() };
+        wants[d.tab] = { want: d.want, cursor: d.cursor, notices: d.notices, at: Date.now() };
         // A new tab may need events from before the leader's position: replay from its cursor.
         if (!known) retarget(older(needs(), d.cursor));
         else if (String(known.want) !== String(d.want)) retarget(null);
@@ -379,6 +483,7 @@
     window.addEventListener("pagehide", function () {
       bc.postMessage({ t: "bye", tab: tab });
       if (closeCurrent) closeCurrent();
+      if (closeNotices) closeNotices();
       if (timer) clearInterval(timer);
     });
   }

@@ -102,6 +102,29 @@ impl Store {
             .await
     }
 
+    /// The id of the user's latest notice and how many are unread, in one read.
+    pub async fn notice_state(&self, user: Uuid) -> Result<(i64, i64), sqlx::Error> {
+        sqlx::query_as(
+            "SELECT COALESCE(MAX(id), 0),
+                    COUNT(CASE WHEN id > COALESCE(
+                        (SELECT up_to FROM notice_reads WHERE user_id = ?1), 0) THEN 1 END)
+               FROM notices WHERE user_id = ?1",
+        )
+        .bind(user.to_string())
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// The id up to which the user has read their notices.
+    pub async fn notices_read_up_to(&self, user: Uuid) -> Result<i64, sqlx::Error> {
+        let up_to: Option<i64> =
+            sqlx::query_scalar("SELECT up_to FROM notice_reads WHERE user_id = ?")
+                .bind(user.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(up_to.unwrap_or(0))
+    }
+
     /// Notices after the last one the user marked read.
     pub async fn unread_notices(&self, user: Uuid) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(

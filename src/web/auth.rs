@@ -165,6 +165,13 @@ fn deps_ref(req: &HttpRequest) -> Result<(&Store, &Clock), AppError> {
     Ok((store.get_ref(), &settings.clock))
 }
 
+/// The signed-in user's notices as a page shows them: the latest id and how many are unread.
+#[derive(Clone, Copy, Default)]
+pub struct NoticeState {
+    pub latest: i64,
+    pub unread: i64,
+}
+
 /// The signed-in browser user, if any (pages).
 pub struct Viewer(pub Option<User>);
 
@@ -192,6 +199,12 @@ impl FromRequest for Viewer {
             let user = store
                 .user_for_token(&session, TokenKind::Session, clock.now())
                 .await?;
+            if let Some(user) = &user {
+                // Every page of a signed-in user shows the unread count and streams notices
+                // from the latest one (`Layout`).
+                let (latest, unread) = store.notice_state(user.id).await?;
+                actix_web::HttpMessage::extensions_mut(&req).insert(NoticeState { latest, unread });
+            }
             Ok(Viewer(user))
         })
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fast_polls;
 pub mod limits;
 mod metrics;
+pub mod notice_view;
 pub mod pages;
 pub mod routes;
 mod telemetry;

@@ -147,6 +147,8 @@ endpoints! { SITE, register_site, "", super::pages::PageError;
     "/admin/lots/{id}/{action}" => { POST admin::act: Admin },
     "/me" => { GET me::me_page: SignedIn },
     "/me/credentials/{id}/end" => { POST me::end_credential: SignedIn },
+    "/me/notices/read" => { POST me::read_notices: SignedIn },
+    "/lots/{id}/watch" => { POST lots::toggle_watch: SignedIn },
 }
 
 /// Every endpoint, API and site.

@@ -17,7 +17,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// What "at once" means for a watching browser.
-const LIVE: Duration = Duration::from_secs(1);
+pub(crate) const LIVE: Duration = Duration::from_secs(1);
 
 fn browsers_available() -> bool {
     let present =
@@ -96,7 +96,7 @@ async fn browser(driver: &Driver, name: &str) -> Client {
 }
 
 /// Runs a browser test; on failure saves each browser's screenshot under target/.
-async fn with_browsers<F>(name: &str, test: impl FnOnce(Vec<Client>) -> F, count: usize)
+pub(crate) async fn with_browsers<F>(name: &str, test: impl FnOnce(Vec<Client>) -> F, count: usize)
 where
     F: std::future::Future<Output = ()>,
 {
@@ -129,7 +129,7 @@ where
     }
 }
 
-async fn login(app: &TestApp, b: &Client, name: &str) {
+pub(crate) async fn login(app: &TestApp, b: &Client, name: &str) {
     b.goto(&app.url("/login")).await.expect("login page");
     b.find(Locator::Id("username"))
         .await
@@ -156,7 +156,7 @@ async fn login(app: &TestApp, b: &Client, name: &str) {
 }
 
 /// Waits until `css`'s attribute (or text, with `None`) satisfies `ok`, up to `within`.
-async fn wait_until(
+pub(crate) async fn wait_until(
     b: &Client,
     css: &str,
     attr: Option<&str>,
@@ -183,14 +183,14 @@ async fn wait_until(
 }
 
 /// Waits for `#live-status` to read `state`.
-async fn live_state(b: &Client, state: &str, within: Duration) {
+pub(crate) async fn live_state(b: &Client, state: &str, within: Duration) {
     wait_until(b, "#live-status", Some("data-state"), within, |s| {
         s == state
     })
     .await;
 }
 
-async fn place_bid_in_form(b: &Client, amount: &str) {
+pub(crate) async fn place_bid_in_form(b: &Client, amount: &str) {
     let input = b.find(Locator::Id("amount")).await.expect("amount field");
     input.clear().await.expect("clear");
     input.send_keys(amount).await.expect("type");

@@ -70,6 +70,9 @@ struct LotPage {
     my_max_cents: i64,
     /// Admins get a button to remove each bid (API.md §3a).
     can_remove_bids: bool,
+    /// Signed in, and whether they watch this lot (`#watch-button`).
+    can_watch: bool,
+    watching: bool,
     /// A fresh key per render: a form sent twice (a double click, a retry) places one bid.
     idempotency_key: Uuid,
 }
@@ -126,6 +129,10 @@ async fn lot_page(
         None => (false, ""),
     };
     let my_max = user.and_then(|u| lot.max_of(u.id));
+    let watching = match user {
+        Some(u) => store.watches(u.id, lot.id).await?,
+        None => false,
+    };
     let page = LotPage {
         layout: Layout::new(req, user, lot.title.clone()),
         lot: LotView::new(
@@ -150,6 +157,8 @@ async fn lot_page(
         my_max_cents: my_max.map_or(0, |m| m.get()),
         can_remove_bids: user.is_some_and(|u| u.role == Role::Admin)
             && lot.status == LotStatus::Open,
+        can_watch: user.is_some(),
+        watching,
     };
     Ok(render(status, &page))
 }
@@ -347,4 +356,35 @@ pub(crate) async fn remove_bid(
     let (id, bid_id) = (lot_id(&path.0)?, lot_id(&path.1)?);
     remove_bid_of(&store, &house, id, bid_id).await?;
     Ok(see_other(&format!("/lots/{id}?notice=bid_removed")))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WatchForm {
+    #[serde(default)]
+    csrf: String,
+    /// "1" to watch, anything else to stop.
+    #[serde(default)]
+    watch: String,
+}
+
+/// The lot page's watch button: works without JavaScript (a form that redirects back).
+pub(crate) async fn toggle_watch(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+    form: web::Form<WatchForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = viewer.require()?;
+    check_csrf(&req, &form.csrf)?;
+    let id = crate::web::api::me::watchable(&store, &path, &user).await?;
+    let notice = if form.watch == "1" {
+        store.watch(user.id, id, settings.clock.now()).await?;
+        "watching"
+    } else {
+        store.unwatch(user.id, id).await?;
+        "unwatched"
+    };
+    Ok(see_other(&format!("/lots/{id}?notice={notice}")))
 }

@@ -6,8 +6,9 @@ use crate::store::Store;
 use crate::store::tokens::{Credential, TokenKind, credential_id};
 use crate::web::auth::Viewer;
 use crate::web::cookies::CookiePolicy;
+use crate::web::notice_view::NoticeView;
 use crate::web::view::time_text;
-use crate::web::view::{BidView, LotView};
+use crate::web::view::{BidView, CardView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -22,6 +23,10 @@ struct MePage {
     won: Vec<LotView>,
     can_bid: bool,
     credentials: Vec<CredentialView>,
+    notices: Vec<NoticeView>,
+    watchlist: Vec<CardView>,
+    /// The site's latest event id, read before the watchlist: its live prices resume here.
+    cursor: i64,
 }
 
 /// A session or token on `/me`, with a button that ends it.
@@ -62,6 +67,8 @@ pub(crate) async fn me_page(
     viewer: Viewer,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    hub: web::Data<std::sync::Arc<crate::live::Hub>>,
+    house: web::Data<crate::auction::AuctionHouse>,
 ) -> Result<HttpResponse, PageError> {
     let user = viewer.require()?;
     let now = settings.clock.now();
@@ -74,7 +81,27 @@ pub(crate) async fn me_page(
         .session(&req)
         .map(|s| credential_id(&s));
     let credentials = credential_views(store.credentials_of(user.id, now).await?, current);
+    let read_up_to = store.notices_read_up_to(user.id).await?;
+    let notices = store
+        .latest_notices(user.id, 0, 50)
+        .await?
+        .iter()
+        .map(|n| NoticeView::new(n, &settings.currency, read_up_to))
+        .collect();
+    let cursor = hub.latest_id();
+    let watchlist = store
+        .watchlist(user.id)
+        .await?
+        .into_iter()
+        .map(|lot| match house.open_lots().get(lot.id) {
+            Some(open) => CardView::new(&open.lot, &settings.currency, now),
+            None => CardView::new(&lot, &settings.currency, now),
+        })
+        .collect();
     let page = MePage {
+        notices,
+        watchlist,
+        cursor,
         can_bid: user.role.can_bid(),
         credentials,
         layout: Layout::new(&req, Some(&user), "My account"),
@@ -88,6 +115,27 @@ pub(crate) async fn me_page(
         won: view(store.lots_won_by(user.id).await?),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReadForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    up_to: i64,
+}
+
+/// "Mark all as read" on `/me`.
+pub(crate) async fn read_notices(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    form: web::Form<ReadForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = viewer.require()?;
+    check_csrf(&req, &form.csrf)?;
+    store.mark_notices_read(user.id, form.up_to.max(0)).await?;
+    Ok(see_other("/me#notices"))
 }
 
 #[derive(Deserialize)]

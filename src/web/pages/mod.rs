@@ -69,6 +69,9 @@ pub struct Layout {
     pub notice: String,
     /// The server's clock at render time, so countdowns follow it rather than the device's.
     pub server_now: String,
+    /// The signed-in user's unread notices, and the latest id their live stream starts after.
+    pub unread: i64,
+    pub notice_cursor: i64,
 }
 
 impl Layout {
@@ -79,6 +82,10 @@ impl Layout {
             .unwrap_or_default();
         let server_now = settings
             .map(|s| crate::domain::json::rfc3339(s.clock.now()))
+            .unwrap_or_default();
+        let notices = actix_web::HttpMessage::extensions(req)
+            .get::<crate::web::auth::NoticeState>()
+            .copied()
             .unwrap_or_default();
         Layout {
             title: title.into(),
@@ -93,6 +100,8 @@ impl Layout {
             currency,
             notice: notice(req),
             server_now,
+            unread: notices.unread,
+            notice_cursor: notices.latest,
         }
     }
 }
@@ -110,6 +119,8 @@ fn notice(req: &HttpRequest) -> String {
         "outbid" => "Your bid is in, but another bidder's maximum is higher: you are outbid.",
         "max" => "Your maximum is raised. The price stays until someone bids against you.",
         "bid_removed" => "Bid removed: the lot is recomputed from the other bids.",
+        "watching" => "Added to your watchlist: you will hear when it ends soon.",
+        "unwatched" => "Removed from your watchlist.",
         "offer" => "Offer submitted. An admin will review it shortly.",
         "registered" => "Welcome to Gavel! Your account is ready.",
         "welcome" => "You are logged in.",
@@ -205,6 +216,8 @@ impl ResponseError for PageError {
                 currency: String::new(),
                 notice: String::new(),
                 server_now: String::new(),
+                unread: 0,
+                notice_cursor: 0,
             },
             heading: heading.into(),
             message: self.0.message(),
