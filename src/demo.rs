@@ -133,7 +133,7 @@ async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyho
         .map_err(|e| anyhow::anyhow!(e.message))?;
         let seller = sellers[i % sellers.len()].clone();
         let lot = house.create(seller, offer).await?;
-        house.approve(lot.id).await?;
+        house.approve(lot.id()).await?;
     }
     tracing::info!(
         "demo data created: log in as admin, sam, sofia, bea, bruno or bodil with password {DEMO_PASSWORD}"
@@ -144,8 +144,8 @@ async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyho
 /// The most the bot pays for a lot: two to four times its starting price, fixed per lot, so a
 /// person who wants it enough can win it.
 fn bot_ceiling(lot: &crate::domain::Lot) -> Cents {
-    let factor = 2 + i64::from(lot.id.as_bytes()[15] % 3);
-    Cents::from_stored(lot.starting_price.get().saturating_mul(factor))
+    let factor = 2 + i64::from(lot.id().as_bytes()[15] % 3);
+    Cents::from_stored(lot.starting_price().get().saturating_mul(factor))
 }
 
 /// The bot: a person who takes the lead on a lot is outbid a few seconds later (from a
@@ -164,7 +164,7 @@ async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
             continue;
         };
         let led_by_a_person = lots.iter().find(|l| {
-            l.leader.as_ref().is_some_and(|leader| !is_bot(leader.id))
+            l.leader().as_ref().is_some_and(|leader| !is_bot(leader.id))
                 && l.min_next_bid() <= bot_ceiling(l)
         });
         let (lot, max) = match led_by_a_person {
@@ -175,7 +175,8 @@ async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
             None => continue,
         };
         let bidder = &bidders[random_below(bidders.len() as u32) as usize];
-        if lot.leader.as_ref().is_some_and(|l| l.id == bidder.id) || lot.seller.id == bidder.id {
+        if lot.leader().as_ref().is_some_and(|l| l.id == bidder.id) || lot.seller().id == bidder.id
+        {
             continue;
         }
         let request = BidRequest {
@@ -183,7 +184,7 @@ async fn bot(store: Store, house: AuctionHouse, bidders: Vec<UserRef>) {
             amount: Some(lot.min_next_bid()),
             max: max.filter(|m| *m >= lot.min_next_bid()),
         };
-        if let Err(e) = house.bid(lot.id, request).await {
+        if let Err(e) = house.bid(lot.id(), request).await {
             tracing::debug!(error = %e, "demo bot bid refused");
         }
     }

@@ -79,6 +79,7 @@ impl Application {
                     publisher.publish_notices(notices);
                 }),
                 wal: Store::wal_path(&settings.database_url)?,
+                readers: store.clone(),
             },
         )
         .await?;

@@ -23,7 +23,7 @@ impl House {
                 reply,
             } => {
                 let lot = Lot::new_pending(Uuid::now_v7(), seller, offer, now);
-                let id = lot.id;
+                let id = lot.id();
                 batch.new_lots.push(id);
                 batch.work.insert(id, lot);
                 Pending::Lot(reply, id)
@@ -74,7 +74,7 @@ impl House {
                 let soft_close = self.soft_close;
                 let mut before = None;
                 let placed = self.working(batch, lot_id).await.and_then(|lot| {
-                    let new_bidder = lot.maxima.of(request.bidder.id).is_none();
+                    let new_bidder = lot.maxima().of(request.bidder.id).is_none();
                     before = Some((Before::of(lot), new_bidder));
                     lot.place_bid(&mut Uuid::now_v7, request, now, soft_close)
                         .map_err(HouseError::from)
@@ -174,7 +174,7 @@ impl House {
     /// house's own again (see `minimums`). A lot the house does not hold open has no minimum.
     fn unclaim(&self, batch: &Batch, lot_id: Uuid) {
         let lot = batch.work.get(&lot_id).or_else(|| self.lots.get(&lot_id));
-        if let Some(lot) = lot.filter(|l| l.status == LotStatus::Open) {
+        if let Some(lot) = lot.filter(|l| l.status() == LotStatus::Open) {
             self.minimums.reset(lot_id, lot.min_next_bid());
         }
     }

@@ -220,17 +220,11 @@ mod tests {
             id: Uuid::now_v7(),
             username: "sam".into(),
         };
-        let offer = NewLot {
-            title: "Lamp".into(),
-            description: String::new(),
-            starting_price: Cents::from_stored(1_000),
-            reserve: None,
-            duration_secs: 60,
-        };
+        let offer = NewLot::parse("Lamp", "", Cents::new(1_000), None, 60).expect("valid offer");
         let lot = Lot::new_pending(Uuid::now_v7(), seller, offer, chrono::Utc::now());
         let event = StoredEvent {
             id: 1,
-            lot_id: lot.id,
+            lot_id: lot.id(),
             seq: 1,
             kind: "opened".into(),
             at: chrono::Utc::now(),

@@ -32,6 +32,8 @@ pub struct HouseConfig {
     pub on_commit: CommitHook,
     /// The database's WAL file, which the house makes durable itself (see `House::run`).
     pub wal: std::path::PathBuf,
+    /// The pool of readers, for reads that must not wait for the writer.
+    pub readers: crate::store::Store,
 }
 
 /// The handle web handlers use; cheap to clone.
@@ -60,8 +62,8 @@ impl AuctionHouse {
         let minimums = AppliedMinimums::default();
         for lot in write::open_lots(&mut conn).await? {
             schedule.plan(&lot, config.ending_soon);
-            minimums.raise(lot.id, lot.min_next_bid());
-            lots.insert(lot.id, lot);
+            minimums.raise(lot.id(), lot.min_next_bid());
+            lots.insert(lot.id(), lot);
         }
         let next_event_id = events::latest_id(&mut conn).await? + 1;
         let next_notice_id = crate::store::notices::latest_id(&mut conn).await? + 1;
@@ -78,6 +80,7 @@ impl AuctionHouse {
             health.clone(),
         );
         let clock = config.clock;
+        let (watchers_tx, watchers_rx) = mpsc::unbounded_channel();
         let mut house = House {
             minimums: minimums.clone(),
             conn: Some(conn),
@@ -90,6 +93,10 @@ impl AuctionHouse {
             schedule,
             next_event_id,
             next_notice_id,
+            readers: config.readers,
+            watchers_tx,
+            watchers_rx,
+            fetched: Vec::new(),
             open: open.clone(),
             stats: stats.clone(),
             keys: KeyLedger::default(),
@@ -285,9 +292,9 @@ pub(super) async fn with_recent_bids<'a>(
     lots: impl Iterator<Item = &'a Lot>,
 ) -> Result<Vec<(Lot, Vec<crate::store::lots::BidRecord>)>, sqlx::Error> {
     let mut out = Vec::new();
-    for lot in lots.filter(|l| l.status == LotStatus::Open) {
+    for lot in lots.filter(|l| l.status() == LotStatus::Open) {
         let bids =
-            write::recent_bids(&mut *conn, lot.id, super::open_lots::RECENT_BIDS as i64).await?;
+            write::recent_bids(&mut *conn, lot.id(), super::open_lots::RECENT_BIDS as i64).await?;
         out.push((lot.clone(), bids));
     }
     Ok(out)

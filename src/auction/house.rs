@@ -48,12 +48,21 @@ pub(super) struct House {
     pub(super) schedule: Schedule,
     pub(super) next_event_id: i64,
     pub(super) next_notice_id: i64,
+    /// Reads a lot's watchers off the writer's path (its ending-soon notices), on the pool.
+    pub(super) readers: crate::store::Store,
+    pub(super) watchers_tx: mpsc::UnboundedSender<Fetched>,
+    pub(super) watchers_rx: mpsc::UnboundedReceiver<Fetched>,
+    /// Watchers read and not yet told.
+    pub(super) fetched: Vec<Fetched>,
     /// What readers see of the open lots.
     pub(super) open: OpenLots,
     pub(super) stats: Arc<HouseStats>,
     pub(super) keys: KeyLedger,
     pub(super) health: Arc<StorageHealth>,
 }
+
+/// A lot's watchers, as read for its ending-soon notices.
+pub(super) type Fetched = (Uuid, Result<Vec<Uuid>, sqlx::Error>);
 
 /// A bid accepted under an idempotency key: its first answer is stored with it.
 pub(super) struct Keyed {
@@ -184,6 +193,7 @@ impl House {
                     Some(cmd) => commands.push(cmd),
                     None => break,
                 },
+                Some(fetched) = self.watchers_rx.recv() => self.fetched.push(fetched),
                 () = wake => {}
             }
             while open.commands + commands.len() < MAX_BATCH {
@@ -269,15 +279,27 @@ impl House {
                     }
                 }
                 Due::EndingSoon(lot_id) => {
-                    // Its watchers are read on the writer connection, away while a batch is
-                    // written.
-                    if self.writing.is_some() {
-                        let done = written(&mut self.writing).await;
-                        if !self.finish(done, open).await {
-                            return false;
-                        }
-                    }
-                    self.ending_soon(&mut open.batch, lot_id, now).await;
+                    // Its watchers are read on the pool, never holding up the house: the
+                    // notices go out in the round after the read comes back.
+                    self.schedule.set(Due::EndingSoon(lot_id), None);
+                    let (readers, tx) = (self.readers.clone(), self.watchers_tx.clone());
+                    tokio::spawn(async move {
+                        let _ = tx.send((lot_id, readers.watchers_of(lot_id).await));
+                    });
+                }
+            }
+        }
+        for (lot_id, watchers) in std::mem::take(&mut self.fetched) {
+            match watchers {
+                Ok(watchers) if !self.health.refusing() => {
+                    self.ending_soon(&mut open.batch, lot_id, watchers, now)
+                        .await;
+                }
+                Ok(_) => self.schedule.set(Due::EndingSoon(lot_id), Some(now)),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a lot's watchers failed; trying again");
+                    let again = now + chrono::Duration::seconds(5);
+                    self.schedule.set(Due::EndingSoon(lot_id), Some(again));
                 }
             }
         }
@@ -339,7 +361,7 @@ impl House {
                 new_bids,
                 replaced: batch.replaced.contains(&id),
             });
-            if lot.status == LotStatus::Open {
+            if lot.status() == LotStatus::Open {
                 self.lots.insert(id, lot);
             } else {
                 self.lots.remove(&id);
@@ -456,8 +478,8 @@ impl House {
         if let Ok(open) = write::open_lots(conn).await {
             for lot in open {
                 self.schedule.plan(&lot, self.ending_soon);
-                self.minimums.raise(lot.id, lot.min_next_bid());
-                self.lots.insert(lot.id, lot);
+                self.minimums.raise(lot.id(), lot.min_next_bid());
+                self.lots.insert(lot.id(), lot);
             }
             if let Ok(view) = with_recent_bids(conn, self.lots.values()).await {
                 self.open.replace_all(view);
@@ -466,35 +488,27 @@ impl House {
     }
 
     /// A lot about to end: one notice to each of its bidders and watchers, once per lot.
-    async fn ending_soon(&mut self, batch: &mut Batch, lot_id: Uuid, now: Time) {
+    async fn ending_soon(
+        &mut self,
+        batch: &mut Batch,
+        lot_id: Uuid,
+        watchers: Vec<Uuid>,
+        now: Time,
+    ) {
         let Ok(lot) = self.working(batch, lot_id).await else {
-            self.schedule.set(Due::EndingSoon(lot_id), None);
             return;
         };
-        if lot.status != LotStatus::Open || lot.ending_soon_sent {
-            let lot = lot.clone();
-            self.schedule.plan(&lot, self.ending_soon);
+        if lot.status() != LotStatus::Open || lot.ending_soon_sent() {
             return;
         }
-        let mut users: Vec<Uuid> = lot.maxima.iter().map(|m| m.bidder.id).collect();
-        let watchers = match self.conn.as_mut() {
-            Some(conn) => crate::store::notices::watchers_of(conn, lot_id).await,
-            None => Ok(Vec::new()),
-        };
-        match watchers {
-            Ok(watchers) => users.extend(watchers),
-            Err(e) => {
-                // Tried again at the next round: the plan still holds it.
-                tracing::error!(error = %e, "reading a lot's watchers failed");
-                return;
-            }
-        }
+        let mut users: Vec<Uuid> = lot.maxima().iter().map(|m| m.bidder.id).collect();
+        users.extend(watchers);
         users.sort();
         users.dedup();
         let Some(lot) = batch.work.get_mut(&lot_id) else {
             return;
         };
-        lot.ending_soon_sent = true;
+        lot.mark_ending_soon_sent();
         let notices = crate::domain::notice::ending_soon(lot, users);
         let before = Before::of(lot);
         self.record(batch, lot_id, &before, Vec::new(), now);

@@ -95,7 +95,7 @@ impl OpenLots {
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default();
-        lots.sort_by_key(|l| (l.lot.ends_at, l.lot.id));
+        lots.sort_by_key(|l| (l.lot.ends_at(), l.lot.id()));
         lots
     }
 
@@ -107,14 +107,14 @@ impl OpenLots {
             replaced,
         } = update;
         let Ok(mut map) = self.0.write() else { return };
-        if lot.status != LotStatus::Open {
-            map.remove(&lot.id);
+        if lot.status() != LotStatus::Open {
+            map.remove(&lot.id());
             return;
         }
         let newer = new_bids.iter().map(|(bid, event_id)| BidRecord {
             id: bid.id,
-            lot_id: lot.id,
-            lot_title: lot.title.clone(),
+            lot_id: lot.id(),
+            lot_title: lot.title().to_owned(),
             bidder: bid.bidder.username.clone(),
             bidder_id: bid.bidder.id,
             amount: bid.amount,
@@ -123,11 +123,11 @@ impl OpenLots {
             proxy: bid.proxy,
             request_no: bid.request_no,
         });
-        let recent_bids = match map.get(&lot.id) {
+        let recent_bids = match map.get(&lot.id()) {
             Some(before) if !replaced => before.recent_bids.with_newer(newer),
             _ => RecentBids::default().with_newer(newer),
         };
-        map.insert(lot.id, Arc::new(OpenLot { lot, recent_bids }));
+        map.insert(lot.id(), Arc::new(OpenLot { lot, recent_bids }));
     }
 
     /// Everything at once (at start, or after a failed commit), with bids read from the database.
@@ -136,11 +136,11 @@ impl OpenLots {
             map.clear();
             for (lot, bids) in lots
                 .into_iter()
-                .filter(|(l, _)| l.status == LotStatus::Open)
+                .filter(|(l, _)| l.status() == LotStatus::Open)
             {
                 // The database gives newest first.
                 let recent_bids = RecentBids::default().with_newer(bids.into_iter().rev());
-                map.insert(lot.id, Arc::new(OpenLot { lot, recent_bids }));
+                map.insert(lot.id(), Arc::new(OpenLot { lot, recent_bids }));
             }
         }
     }

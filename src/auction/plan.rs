@@ -51,7 +51,7 @@ impl House {
         // or a lot closed in the open batch must not fire at the old time while the batch
         // before it is still being written) and the minimum the handle refuses below.
         self.schedule.plan(lot, self.ending_soon);
-        if lot.status == LotStatus::Open {
+        if lot.status() == LotStatus::Open {
             self.minimums.raise(lot_id, lot.min_next_bid());
         } else {
             self.minimums.forget(lot_id);
@@ -59,8 +59,7 @@ impl House {
         for change in changes {
             let id = self.next_event_id;
             self.next_event_id += 1;
-            lot.last_seq += 1;
-            lot.last_event_id = id;
+            lot.record_event(id);
             let bid = match &change {
                 Change::Bid(b) => {
                     batch.bids.push(PlannedBid {
@@ -92,7 +91,7 @@ impl House {
             batch.events.push(StoredEvent {
                 id,
                 lot_id,
-                seq: lot.last_seq,
+                seq: lot.last_seq(),
                 kind: kind.as_str().to_owned(),
                 at: now,
                 data,
@@ -155,11 +154,11 @@ impl House {
 
 /// Whether a batch changed only what bids change (see `BatchWrite::update_bid_state`).
 fn only_bidding_changed(before: &Lot, after: &Lot) -> bool {
-    before.status == after.status
-        && before.ends_at == after.ends_at
-        && before.closed_at == after.closed_at
-        && before.winner == after.winner
-        && before.final_price == after.final_price
-        && before.reject_reason == after.reject_reason
-        && before.ending_soon_sent == after.ending_soon_sent
+    before.status() == after.status()
+        && before.ends_at() == after.ends_at()
+        && before.closed_at() == after.closed_at()
+        && before.winner() == after.winner()
+        && before.final_price() == after.final_price()
+        && before.reject_reason() == after.reject_reason()
+        && before.ending_soon_sent() == after.ending_soon_sent()
 }

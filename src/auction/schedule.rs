@@ -25,10 +25,12 @@ impl Schedule {
     /// Plans a lot's work as it now stands: its end while it is open, its ending-soon notices
     /// until they are sent.
     pub fn plan(&mut self, lot: &Lot, ending_soon: chrono::Duration) {
-        let open = lot.status == LotStatus::Open;
-        self.set(Due::Close(lot.id), lot.ends_at.filter(|_| open));
-        let notify = lot.ends_at.filter(|_| open && !lot.ending_soon_sent);
-        self.set(Due::EndingSoon(lot.id), notify.map(|end| end - ending_soon));
+        let open = lot.status() == LotStatus::Open;
+        self.set(Due::Close(lot.id()), lot.ends_at().filter(|_| open));
+        let notify = lot.ends_at().filter(|_| open && !lot.ending_soon_sent());
+        // A lot shorter than the window is told halfway, not at once when nobody bids yet.
+        let lead = ending_soon.min(chrono::Duration::seconds(lot.duration_secs() / 2));
+        self.set(Due::EndingSoon(lot.id()), notify.map(|end| end - lead));
     }
 
     /// Plans (or re-plans) one piece of work; `None` takes it off the plan.
@@ -73,5 +75,46 @@ mod tests {
         assert_eq!(s.due(now + Duration::seconds(25)), vec![b]);
         s.set(b, None);
         assert_eq!(s.due(now + Duration::seconds(100)), vec![a]);
+    }
+
+    fn open_lot(minutes: i64, now: crate::domain::Time) -> Lot {
+        let new = crate::domain::NewLot::parse(
+            "Lamp",
+            "",
+            crate::domain::Cents::new(100),
+            None,
+            minutes * 60,
+        )
+        .expect("valid");
+        let seller = crate::domain::UserRef {
+            id: Uuid::now_v7(),
+            username: "sam".into(),
+        };
+        let mut lot = Lot::new_pending(Uuid::now_v7(), seller, new, now);
+        lot.approve(now).expect("opens");
+        lot
+    }
+
+    #[test]
+    fn ending_soon_is_planned_once_and_halfway_for_short_lots() {
+        let now = Utc::now();
+        let window = Duration::minutes(10);
+        let mut s = Schedule::default();
+        let long = open_lot(60, now);
+        s.plan(&long, window);
+        let due = |s: &Schedule, at: Duration| s.due(now + at);
+        assert!(!due(&s, Duration::minutes(49)).contains(&Due::EndingSoon(long.id())));
+        assert!(due(&s, Duration::minutes(50)).contains(&Due::EndingSoon(long.id())));
+
+        let short = open_lot(6, now);
+        s.plan(&short, window);
+        assert!(!due(&s, Duration::seconds(179)).contains(&Due::EndingSoon(short.id())));
+        assert!(due(&s, Duration::minutes(3)).contains(&Due::EndingSoon(short.id())));
+
+        let mut sent = long.clone();
+        sent.mark_ending_soon_sent();
+        s.plan(&sent, window);
+        assert!(!due(&s, Duration::minutes(59)).contains(&Due::EndingSoon(long.id())));
+        assert!(due(&s, Duration::minutes(60)).contains(&Due::Close(long.id())));
     }
 }

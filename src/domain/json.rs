@@ -76,32 +76,32 @@ impl LotJson {
     /// What anyone may see of a lot.
     pub fn public(lot: &Lot) -> Self {
         LotJson {
-            id: lot.id,
-            title: lot.title.clone(),
-            description: lot.description.clone(),
+            id: lot.id(),
+            title: lot.title().to_owned(),
+            description: lot.description().to_owned(),
             seller: SellerJson {
-                id: lot.seller.id,
-                username: lot.seller.username.clone(),
+                id: lot.seller().id,
+                username: lot.seller().username.clone(),
             },
-            status: lot.status.as_str(),
-            starting_price_cents: lot.starting_price.get(),
-            current_price_cents: lot.current_price.map(|c| c.get()),
+            status: lot.status().as_str(),
+            starting_price_cents: lot.starting_price().get(),
+            current_price_cents: lot.current_price().map(|c| c.get()),
             min_next_bid_cents: lot.min_next_bid().get(),
-            bid_count: lot.bid_count,
-            leader: lot.leader.as_ref().map(|u| NameJson {
+            bid_count: lot.bid_count(),
+            leader: lot.leader().as_ref().map(|u| NameJson {
                 username: u.username.clone(),
             }),
             reserve_met: lot.reserve_met(),
             reserve_cents: None,
-            ends_at: lot.ends_at,
-            closed_at: lot.closed_at,
-            winner: lot.winner.as_ref().map(|u| NameJson {
+            ends_at: lot.ends_at(),
+            closed_at: lot.closed_at(),
+            winner: lot.winner().as_ref().map(|u| NameJson {
                 username: u.username.clone(),
             }),
-            final_price_cents: lot.final_price.map(|c| c.get()),
+            final_price_cents: lot.final_price().map(|c| c.get()),
             reject_reason: None,
             my_max_cents: None,
-            last_event_id: lot.last_event_id,
+            last_event_id: lot.last_event_id(),
         }
     }
 
@@ -116,8 +116,8 @@ impl LotJson {
     /// What the seller and admins see: the public view plus reserve and reject reason.
     pub fn privileged(lot: &Lot) -> Self {
         LotJson {
-            reserve_cents: lot.reserve.map(|c| c.get()),
-            reject_reason: lot.reject_reason.clone(),
+            reserve_cents: lot.reserve().map(|c| c.get()),
+            reject_reason: lot.reject_reason().cloned(),
             ..LotJson::public(lot)
         }
     }
@@ -196,8 +196,8 @@ impl EventJson {
         let json = EventJson {
             id,
             kind: kind.as_str(),
-            lot_id: lot.id,
-            seq: lot.last_seq,
+            lot_id: lot.id(),
+            seq: lot.last_seq(),
             at,
             lot: LotJson::public(lot),
             bid: bid.map(|b| BidJson::new(b, id)),

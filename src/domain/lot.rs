@@ -57,14 +57,14 @@ impl FromStr for LotStatus {
     }
 }
 
-/// A seller's offer, checked field by field.
+/// A seller's offer, checked field by field: `NewLot::parse` is the only way to make one.
 #[derive(Debug, Clone)]
 pub struct NewLot {
-    pub title: String,
-    pub description: String,
-    pub starting_price: Cents,
-    pub reserve: Option<Cents>,
-    pub duration_secs: i64,
+    title: String,
+    description: String,
+    starting_price: Cents,
+    reserve: Option<Cents>,
+    duration_secs: i64,
 }
 
 /// Which field of an offer is wrong, and why.
@@ -103,6 +103,14 @@ fn within_price_range(c: Cents) -> Result<Cents, MoneyError> {
 }
 
 impl NewLot {
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn starting_price(&self) -> Cents {
+        self.starting_price
+    }
+
     pub fn parse(
         title: &str,
         description: &str,
@@ -168,8 +176,116 @@ impl NewLot {
     }
 }
 
+/// A lot: its fields change only through its own rules (approve, bid, close, …), and one read
+/// back from storage is checked by `Lot::restore`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lot {
+    id: Uuid,
+    seller: UserRef,
+    title: String,
+    description: String,
+    status: LotStatus,
+    starting_price: Cents,
+    reserve: Option<Cents>,
+    duration_secs: i64,
+    created_at: Time,
+    ends_at: Option<Time>,
+    closed_at: Option<Time>,
+    current_price: Option<Cents>,
+    leader: Option<UserRef>,
+    /// The leader's hidden maximum for proxy bidding; never shown to others.
+    leader_max: Option<Cents>,
+    /// Every bidder's maximum (API.md §6); each is shown to its own bidder only.
+    maxima: Maxima,
+    /// How many bid requests the lot has taken: the next one is numbered one more.
+    requests_taken: i64,
+    bid_count: i64,
+    winner: Option<UserRef>,
+    final_price: Option<Cents>,
+    reject_reason: Option<String>,
+    /// The lot's latest event's per-lot sequence number and site-wide id.
+    last_seq: i64,
+    last_event_id: i64,
+    /// Its ending-soon notices went out (once per lot, API.md §7).
+    ending_soon_sent: bool,
+}
+
+/// Read access: every field, none writable from outside the lot's rules.
+impl Lot {
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+    pub fn seller(&self) -> &UserRef {
+        &self.seller
+    }
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    pub fn status(&self) -> LotStatus {
+        self.status
+    }
+    pub fn starting_price(&self) -> Cents {
+        self.starting_price
+    }
+    pub fn reserve(&self) -> Option<Cents> {
+        self.reserve
+    }
+    pub fn duration_secs(&self) -> i64 {
+        self.duration_secs
+    }
+    pub fn created_at(&self) -> Time {
+        self.created_at
+    }
+    pub fn ends_at(&self) -> Option<Time> {
+        self.ends_at
+    }
+    pub fn closed_at(&self) -> Option<Time> {
+        self.closed_at
+    }
+    pub fn current_price(&self) -> Option<Cents> {
+        self.current_price
+    }
+    pub fn leader(&self) -> Option<&UserRef> {
+        self.leader.as_ref()
+    }
+    pub fn leader_max(&self) -> Option<Cents> {
+        self.leader_max
+    }
+    pub fn maxima(&self) -> &Maxima {
+        &self.maxima
+    }
+    pub fn requests_taken(&self) -> i64 {
+        self.requests_taken
+    }
+    pub fn bid_count(&self) -> i64 {
+        self.bid_count
+    }
+    pub fn winner(&self) -> Option<&UserRef> {
+        self.winner.as_ref()
+    }
+    pub fn final_price(&self) -> Option<Cents> {
+        self.final_price
+    }
+    pub fn reject_reason(&self) -> Option<&String> {
+        self.reject_reason.as_ref()
+    }
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+    pub fn last_event_id(&self) -> i64 {
+        self.last_event_id
+    }
+    pub fn ending_soon_sent(&self) -> bool {
+        self.ending_soon_sent
+    }
+}
+
+/// A lot as storage holds it: `Lot::restore` checks it before it becomes a `Lot`.
+#[derive(Debug, Clone)]
+pub struct StoredLot {
     pub id: Uuid,
     pub seller: UserRef,
     pub title: String,
@@ -183,21 +299,78 @@ pub struct Lot {
     pub closed_at: Option<Time>,
     pub current_price: Option<Cents>,
     pub leader: Option<UserRef>,
-    /// The leader's hidden maximum for proxy bidding; never shown to others.
     pub leader_max: Option<Cents>,
-    /// Every bidder's maximum (API.md §6); each is shown to its own bidder only.
-    pub maxima: Maxima,
-    /// How many bid requests the lot has taken: the next one is numbered one more.
-    pub requests_taken: i64,
     pub bid_count: i64,
     pub winner: Option<UserRef>,
     pub final_price: Option<Cents>,
     pub reject_reason: Option<String>,
-    /// The lot's latest event's per-lot sequence number and site-wide id.
     pub last_seq: i64,
     pub last_event_id: i64,
-    /// Its ending-soon notices went out (once per lot, API.md §7).
     pub ending_soon_sent: bool,
+}
+
+impl Lot {
+    /// A lot read back from storage, if it is one the rules could have made; its bidders'
+    /// maxima come after (`restore_requests`).
+    pub fn restore(s: StoredLot) -> Result<Lot, String> {
+        let fail = |why: &str| Err(format!("lot {}: {why}", s.id));
+        if s.current_price.is_some() != s.leader.is_some() {
+            return fail("a price needs a leader and a leader a price");
+        }
+        if s.current_price.is_some_and(|p| p < s.starting_price) {
+            return fail("the price is below the starting price");
+        }
+        match s.status {
+            LotStatus::Pending | LotStatus::Rejected if s.current_price.is_some() => {
+                return fail("an offer that never opened has bids");
+            }
+            LotStatus::Open if s.ends_at.is_none() => return fail("an open lot has no end"),
+            status if status != LotStatus::Closed && s.winner.is_some() => {
+                return fail("only a closed lot has a winner");
+            }
+            _ => {}
+        }
+        if s.winner.is_some() != s.final_price.is_some() {
+            return fail("a winner needs a final price");
+        }
+        Ok(Lot {
+            id: s.id,
+            seller: s.seller,
+            title: s.title,
+            description: s.description,
+            status: s.status,
+            starting_price: s.starting_price,
+            reserve: s.reserve,
+            duration_secs: s.duration_secs,
+            created_at: s.created_at,
+            ends_at: s.ends_at,
+            closed_at: s.closed_at,
+            current_price: s.current_price,
+            leader: s.leader,
+            bid_count: s.bid_count,
+            winner: s.winner,
+            final_price: s.final_price,
+            reject_reason: s.reject_reason,
+            last_seq: s.last_seq,
+            last_event_id: s.last_event_id,
+            ending_soon_sent: s.ending_soon_sent,
+            leader_max: s.leader_max,
+            maxima: Maxima::default(),
+            requests_taken: 0,
+        })
+    }
+
+    /// Gives the lot's next event its id; returns its per-lot `seq` (1, 2, 3… with no gaps).
+    pub fn record_event(&mut self, id: i64) -> i64 {
+        self.last_seq += 1;
+        self.last_event_id = id;
+        self.last_seq
+    }
+
+    /// Its ending-soon notices are being sent: never again for this lot.
+    pub fn mark_ending_soon_sent(&mut self) {
+        self.ending_soon_sent = true;
+    }
 }
 
 /// What a bidder asks for: an amount, with a maximum or not, or (the leader only) a higher
@@ -897,5 +1070,61 @@ mod tests {
         );
         let long = "d".repeat(10_001);
         assert!(NewLot::parse("Lamp", &long, Cents::new(1), None, 60).is_err());
+    }
+
+    #[test]
+    fn a_stored_lot_is_checked_before_it_becomes_a_lot() {
+        let mut lot = open_lot(1000, None, 3600);
+        bid(&mut lot, &user("bob"), 1000, 1).expect("ok");
+        let stored = StoredLot {
+            id: lot.id,
+            seller: lot.seller.clone(),
+            title: lot.title.clone(),
+            description: lot.description.clone(),
+            status: lot.status,
+            starting_price: lot.starting_price,
+            reserve: lot.reserve,
+            duration_secs: lot.duration_secs,
+            created_at: lot.created_at,
+            ends_at: lot.ends_at,
+            closed_at: lot.closed_at,
+            current_price: lot.current_price,
+            leader: lot.leader.clone(),
+            leader_max: lot.leader_max,
+            bid_count: lot.bid_count,
+            winner: None,
+            final_price: None,
+            reject_reason: None,
+            last_seq: lot.last_seq,
+            last_event_id: lot.last_event_id,
+            ending_soon_sent: false,
+        };
+        let back = Lot::restore(stored.clone()).expect("a lot the rules made");
+        assert_eq!(back.current_price(), Some(cents(1000)));
+        let broken = [
+            StoredLot {
+                leader: None,
+                ..stored.clone()
+            },
+            StoredLot {
+                current_price: Some(cents(999)),
+                ..stored.clone()
+            },
+            StoredLot {
+                ends_at: None,
+                ..stored.clone()
+            },
+            StoredLot {
+                winner: Some(user("bob")),
+                ..stored.clone()
+            },
+            StoredLot {
+                status: LotStatus::Pending,
+                ..stored
+            },
+        ];
+        for s in broken {
+            assert!(Lot::restore(s.clone()).is_err(), "{s:?}");
+        }
     }
 }

@@ -13,7 +13,7 @@ pub mod visibility;
 
 pub use lot::{
     AcceptedBid, BidRejected, BidRequest, Change, EventKind, Lot, LotStatus, NewLot, Placed,
-    TakenRequest, Time,
+    StoredLot, TakenRequest, Time,
 };
 pub use money::{Cents, Currency};
 pub use user::{Password, Role, UserRef, Username};

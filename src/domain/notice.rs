@@ -57,8 +57,8 @@ impl Notice {
         Notice {
             user,
             kind,
-            lot_id: lot.id,
-            lot_title: lot.title.clone(),
+            lot_id: lot.id(),
+            lot_title: lot.title().to_owned(),
             price: None,
             min_next_bid: None,
             ends_at: None,
@@ -134,8 +134,8 @@ pub struct Before {
 impl Before {
     pub fn of(lot: &Lot) -> Before {
         Before {
-            status: lot.status,
-            leader: lot.leader.clone(),
+            status: lot.status(),
+            leader: lot.leader().cloned(),
         }
     }
 }
@@ -143,37 +143,37 @@ impl Before {
 /// The notices a change to a lot sends, in order.
 pub fn from_change(before: &Before, lot: &Lot, changes: &[Change]) -> Vec<Notice> {
     let mut out = Vec::new();
-    match (before.status, lot.status) {
+    match (before.status, lot.status()) {
         (LotStatus::Pending, LotStatus::Open) => {
-            out.push(Notice::new(lot.seller.id, NoticeKind::OfferApproved, lot));
+            out.push(Notice::new(lot.seller().id, NoticeKind::OfferApproved, lot));
         }
         (LotStatus::Pending, LotStatus::Rejected) => out.push(Notice {
-            reason: lot.reject_reason.clone(),
-            ..Notice::new(lot.seller.id, NoticeKind::OfferRejected, lot)
+            reason: lot.reject_reason().cloned(),
+            ..Notice::new(lot.seller().id, NoticeKind::OfferRejected, lot)
         }),
         (LotStatus::Open, LotStatus::Closed) => {
-            let price = lot.final_price;
-            for m in lot.maxima.iter() {
-                let won = lot.winner.as_ref().is_some_and(|w| w.id == m.bidder.id);
+            let price = lot.final_price();
+            for m in lot.maxima().iter() {
+                let won = lot.winner().as_ref().is_some_and(|w| w.id == m.bidder.id);
                 let kind = if won {
                     NoticeKind::Won
                 } else {
                     NoticeKind::Lost
                 };
                 out.push(Notice {
-                    price: price.or(lot.current_price),
+                    price: price.or(lot.current_price()),
                     ..Notice::new(m.bidder.id, kind, lot)
                 });
             }
-            out.push(match &lot.winner {
+            out.push(match &lot.winner() {
                 Some(w) => Notice {
                     price,
                     winner: Some(w.username.clone()),
-                    ..Notice::new(lot.seller.id, NoticeKind::Sold, lot)
+                    ..Notice::new(lot.seller().id, NoticeKind::Sold, lot)
                 },
                 None => Notice {
-                    price: lot.current_price,
-                    ..Notice::new(lot.seller.id, NoticeKind::Unsold, lot)
+                    price: lot.current_price(),
+                    ..Notice::new(lot.seller().id, NoticeKind::Unsold, lot)
                 },
             });
         }
@@ -181,11 +181,11 @@ pub fn from_change(before: &Before, lot: &Lot, changes: &[Change]) -> Vec<Notice
     }
     let bid_shown = changes.iter().any(|c| matches!(c, Change::Bid(_)));
     if let (true, Some(old)) = (bid_shown, &before.leader)
-        && lot.leader.as_ref().is_some_and(|new| new.id != old.id)
-        && lot.status == LotStatus::Open
+        && lot.leader().as_ref().is_some_and(|new| new.id != old.id)
+        && lot.status() == LotStatus::Open
     {
         out.push(Notice {
-            price: lot.current_price,
+            price: lot.current_price(),
             min_next_bid: Some(lot.min_next_bid()),
             ..Notice::new(old.id, NoticeKind::Outbid, lot)
         });
@@ -211,7 +211,7 @@ pub fn ending_soon(lot: &Lot, users: impl IntoIterator<Item = Uuid>) -> Vec<Noti
     users
         .into_iter()
         .map(|user| Notice {
-            ends_at: lot.ends_at,
+            ends_at: lot.ends_at(),
             ..Notice::new(user, NoticeKind::EndingSoon, lot)
         })
         .collect()

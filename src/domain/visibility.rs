@@ -11,10 +11,10 @@ pub type Viewer = Option<(Uuid, Role)>;
 /// Whether the viewer sees the lot's private fields (reserve, reject reason): its seller and
 /// the admins.
 pub fn is_privileged(lot: &Lot, viewer: Viewer) -> bool {
-    viewer.is_some_and(|(id, role)| role == Role::Admin || id == lot.seller.id)
+    viewer.is_some_and(|(id, role)| role == Role::Admin || id == lot.seller().id)
 }
 
 /// Pending and rejected offers exist only for their seller and the admins.
 pub fn is_visible(lot: &Lot, viewer: Viewer) -> bool {
-    lot.status.is_public() || is_privileged(lot, viewer)
+    lot.status().is_public() || is_privileged(lot, viewer)
 }

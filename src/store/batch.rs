@@ -63,15 +63,15 @@ impl BatchWrite {
                 reserve_cents, duration_secs, created_at) VALUES (",
         );
         let mut row = sql.separated(", ");
-        row.push_bind(lot.id.to_string())
-            .push_bind(lot.seller.id.to_string())
-            .push_bind(lot.title.clone())
-            .push_bind(lot.description.clone())
-            .push_bind(lot.status.as_str())
-            .push_bind(lot.starting_price.get())
-            .push_bind(lot.reserve.map(|c| c.get()))
-            .push_bind(lot.duration_secs)
-            .push_bind(to_millis(lot.created_at));
+        row.push_bind(lot.id().to_string())
+            .push_bind(lot.seller().id.to_string())
+            .push_bind(lot.title().to_owned())
+            .push_bind(lot.description().to_owned())
+            .push_bind(lot.status().as_str())
+            .push_bind(lot.starting_price().get())
+            .push_bind(lot.reserve().map(|c| c.get()))
+            .push_bind(lot.duration_secs())
+            .push_bind(to_millis(lot.created_at()));
         sql.push(");\n");
     }
 
@@ -79,33 +79,33 @@ impl BatchWrite {
     pub fn update_lot(&mut self, lot: &Lot) {
         let sql = self.next_statement();
         sql.push("UPDATE OR ROLLBACK lots SET status = ")
-            .push_bind(lot.status.as_str())
+            .push_bind(lot.status().as_str())
             .push(", ends_at = ")
-            .push_bind(lot.ends_at.map(to_millis))
+            .push_bind(lot.ends_at().map(to_millis))
             .push(", closed_at = ")
-            .push_bind(lot.closed_at.map(to_millis))
+            .push_bind(lot.closed_at().map(to_millis))
             .push(", current_price_cents = ")
-            .push_bind(lot.current_price.map(|c| c.get()))
+            .push_bind(lot.current_price().map(|c| c.get()))
             .push(", leader_id = ")
-            .push_bind(lot.leader.as_ref().map(|u| u.id.to_string()))
+            .push_bind(lot.leader().as_ref().map(|u| u.id.to_string()))
             .push(", leader_max_cents = ")
-            .push_bind(lot.leader_max.map(|c| c.get()))
+            .push_bind(lot.leader_max().map(|c| c.get()))
             .push(", bid_count = ")
-            .push_bind(lot.bid_count)
+            .push_bind(lot.bid_count())
             .push(", winner_id = ")
-            .push_bind(lot.winner.as_ref().map(|u| u.id.to_string()))
+            .push_bind(lot.winner().as_ref().map(|u| u.id.to_string()))
             .push(", final_price_cents = ")
-            .push_bind(lot.final_price.map(|c| c.get()))
+            .push_bind(lot.final_price().map(|c| c.get()))
             .push(", reject_reason = ")
-            .push_bind(lot.reject_reason.clone())
+            .push_bind(lot.reject_reason().cloned())
             .push(", last_seq = ")
-            .push_bind(lot.last_seq)
+            .push_bind(lot.last_seq())
             .push(", last_event_id = ")
-            .push_bind(lot.last_event_id)
+            .push_bind(lot.last_event_id())
             .push(", ending_soon_sent = ")
-            .push_bind(lot.ending_soon_sent)
+            .push_bind(lot.ending_soon_sent())
             .push(" WHERE id = ")
-            .push_bind(lot.id.to_string())
+            .push_bind(lot.id().to_string())
             .push(";\n");
     }
 
@@ -122,13 +122,13 @@ impl BatchWrite {
                  FROM (",
             );
             sql.push_values(chunk, |mut row, lot| {
-                row.push_bind(lot.id.to_string())
-                    .push_bind(lot.current_price.map(|c| c.get()))
-                    .push_bind(lot.leader.as_ref().map(|u| u.id.to_string()))
-                    .push_bind(lot.leader_max.map(|c| c.get()))
-                    .push_bind(lot.bid_count)
-                    .push_bind(lot.last_seq)
-                    .push_bind(lot.last_event_id);
+                row.push_bind(lot.id().to_string())
+                    .push_bind(lot.current_price().map(|c| c.get()))
+                    .push_bind(lot.leader().as_ref().map(|u| u.id.to_string()))
+                    .push_bind(lot.leader_max().map(|c| c.get()))
+                    .push_bind(lot.bid_count())
+                    .push_bind(lot.last_seq())
+                    .push_bind(lot.last_event_id());
             });
             sql.push(") AS v WHERE lots.id = v.column1;\n");
         }
@@ -319,13 +319,8 @@ mod tests {
         let seller = store
             .create_user(&Username::parse("seller")?, "x", Role::Seller, now)
             .await?;
-        let offer = NewLot {
-            title: "Lamp".into(),
-            description: String::new(),
-            starting_price: Cents::new(100).map_err(|e| anyhow::anyhow!("{e:?}"))?,
-            reserve: None,
-            duration_secs: 60,
-        };
+        let offer = NewLot::parse("Lamp", "", Cents::new(100), None, 60)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let lot = Lot::new_pending(Uuid::now_v7(), seller.as_ref(), offer, now);
         let mut conn = Store::writer(&url).await?;
 

@@ -1,7 +1,7 @@
 //! Lots and bids: the reads everyone makes, and the writes only the auction house makes.
 
 use super::{Store, from_millis, parse_id};
-use crate::domain::{Cents, Lot, LotStatus, TakenRequest, Time, UserRef};
+use crate::domain::{Cents, Lot, LotStatus, StoredLot, TakenRequest, Time, UserRef};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -64,7 +64,9 @@ impl TryFrom<LotRow> for Lot {
             .status
             .parse()
             .map_err(|_| sqlx::Error::Decode(format!("bad lot status {}", r.status).into()))?;
-        Ok(Lot {
+        // Checked as the rules would have made it: a row edited by hand into an impossible
+        // lot is an error, not a lot.
+        Lot::restore(StoredLot {
             id: parse_id(&r.id)?,
             seller: UserRef {
                 id: parse_id(&r.seller_id)?,
@@ -82,9 +84,6 @@ impl TryFrom<LotRow> for Lot {
             current_price: r.current_price_cents.map(Cents::from_stored),
             leader: user_ref(r.leader_id, r.leader_name)?,
             leader_max: r.leader_max_cents.map(Cents::from_stored),
-            // Folded in from the lot's requests where they matter (`write::open_lots`).
-            maxima: Default::default(),
-            requests_taken: 0,
             bid_count: r.bid_count,
             winner: user_ref(r.winner_id, r.winner_name)?,
             final_price: r.final_price_cents.map(Cents::from_stored),
@@ -93,6 +92,7 @@ impl TryFrom<LotRow> for Lot {
             last_event_id: r.last_event_id,
             ending_soon_sent: r.ending_soon_sent,
         })
+        .map_err(|why| sqlx::Error::Decode(why.into()))
     }
 }
 
@@ -306,10 +306,10 @@ pub mod write {
             .await?;
         let mut lots = into_lots(rows)?;
         for lot in &mut lots {
-            let requests = requests_of(&mut *conn, lot.id).await?;
+            let requests = requests_of(&mut *conn, lot.id()).await?;
             let taken: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(number) FROM bid_requests WHERE lot_id = ?")
-                    .bind(lot.id.to_string())
+                    .bind(lot.id().to_string())
                     .fetch_one(&mut *conn)
                     .await?;
             lot.restore_requests(&requests, taken.unwrap_or(0));

@@ -46,16 +46,16 @@ pub async fn latest_id(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> 
         .await
 }
 
-/// Who watches a lot, on the house's connection (its ending-soon notices).
-pub async fn watchers_of(conn: &mut SqliteConnection, lot: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT user_id FROM watchlist WHERE lot_id = ?")
-        .bind(lot.to_string())
-        .fetch_all(conn)
-        .await?;
-    ids.iter().map(|id| super::parse_id(id)).collect()
-}
-
 impl Store {
+    /// Who watches a lot (its ending-soon notices).
+    pub async fn watchers_of(&self, lot: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT user_id FROM watchlist WHERE lot_id = ?")
+            .bind(lot.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        ids.iter().map(|id| super::parse_id(id)).collect()
+    }
+
     /// A user's notices after `after`, oldest first (streams and polls).
     pub async fn notices_after(
         &self,

@@ -51,17 +51,17 @@ pub struct CardView {
 
 impl CardView {
     pub fn new(lot: &Lot, currency: &Currency, now: Time) -> Self {
-        let price = lot.current_price.unwrap_or(lot.starting_price);
+        let price = lot.current_price().unwrap_or(lot.starting_price());
         CardView {
-            id: lot.id.to_string(),
-            title: lot.title.clone(),
-            seller: lot.seller.username.clone(),
+            id: lot.id().to_string(),
+            title: lot.title().to_owned(),
+            seller: lot.seller().username.clone(),
             price_cents: price.get(),
             price: currency.format(price),
-            has_bids: lot.current_price.is_some(),
-            bid_count: lot.bid_count,
-            ends_at_iso: lot.ends_at.map(rfc3339).unwrap_or_default(),
-            time_left: lot.ends_at.map(|e| time_left(e, now)).unwrap_or_default(),
+            has_bids: lot.current_price().is_some(),
+            bid_count: lot.bid_count(),
+            ends_at_iso: lot.ends_at().map(rfc3339).unwrap_or_default(),
+            time_left: lot.ends_at().map(|e| time_left(e, now)).unwrap_or_default(),
         }
     }
 }
@@ -102,58 +102,58 @@ pub fn time_left(ends_at: Time, now: Time) -> String {
 
 impl LotView {
     pub fn new(lot: &Lot, currency: &Currency, now: Time, privileged: bool) -> Self {
-        let price = lot.current_price.unwrap_or(lot.starting_price);
+        let price = lot.current_price().unwrap_or(lot.starting_price());
         let reserve_note = match lot.reserve_met() {
             None => "",
             Some(true) => "Reserve met",
             Some(false) => "Reserve not met",
         };
         LotView {
-            id: lot.id.to_string(),
-            title: lot.title.clone(),
-            description: lot.description.clone(),
-            seller: lot.seller.username.clone(),
-            status: lot.status.as_str(),
-            is_open: lot.status == LotStatus::Open && lot.ends_at.is_some_and(|e| e > now),
+            id: lot.id().to_string(),
+            title: lot.title().to_owned(),
+            description: lot.description().to_owned(),
+            seller: lot.seller().username.clone(),
+            status: lot.status().as_str(),
+            is_open: lot.status() == LotStatus::Open && lot.ends_at().is_some_and(|e| e > now),
             price_cents: price.get(),
             price: currency.format(price),
-            has_bids: lot.current_price.is_some(),
-            starting_price: currency.format(lot.starting_price),
+            has_bids: lot.current_price().is_some(),
+            starting_price: currency.format(lot.starting_price()),
             min_next: currency.format(lot.min_next_bid()),
             min_next_units: lot.min_next_bid().to_units_string(),
-            bid_count: lot.bid_count,
+            bid_count: lot.bid_count(),
             leader: lot
-                .leader
+                .leader()
                 .as_ref()
                 .map(|u| u.username.clone())
                 .unwrap_or_default(),
-            reserve: match (privileged, lot.reserve) {
+            reserve: match (privileged, lot.reserve()) {
                 (true, Some(r)) => currency.format(r),
                 _ => String::new(),
             },
             reserve_note,
             reserve_status: reserve_note,
-            ends_at_iso: lot.ends_at.map(rfc3339).unwrap_or_default(),
-            ends_at_text: lot.ends_at.map(time_text).unwrap_or_default(),
-            time_left: lot.ends_at.map(|e| time_left(e, now)).unwrap_or_default(),
-            closed_at_iso: lot.closed_at.map(rfc3339).unwrap_or_default(),
-            closed_at_text: lot.closed_at.map(time_text).unwrap_or_default(),
+            ends_at_iso: lot.ends_at().map(rfc3339).unwrap_or_default(),
+            ends_at_text: lot.ends_at().map(time_text).unwrap_or_default(),
+            time_left: lot.ends_at().map(|e| time_left(e, now)).unwrap_or_default(),
+            closed_at_iso: lot.closed_at().map(rfc3339).unwrap_or_default(),
+            closed_at_text: lot.closed_at().map(time_text).unwrap_or_default(),
             winner: lot
-                .winner
+                .winner()
                 .as_ref()
                 .map(|u| u.username.clone())
                 .unwrap_or_default(),
             final_price: lot
-                .final_price
+                .final_price()
                 .map(|c| currency.format(c))
                 .unwrap_or_default(),
             reject_reason: if privileged {
-                lot.reject_reason.clone().unwrap_or_default()
+                lot.reject_reason().cloned().unwrap_or_default()
             } else {
                 String::new()
             },
-            created_at_text: time_text(lot.created_at),
-            last_event_id: lot.last_event_id,
+            created_at_text: time_text(lot.created_at()),
+            last_event_id: lot.last_event_id(),
         }
     }
 }

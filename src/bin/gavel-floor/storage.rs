@@ -7,9 +7,7 @@
 
 use gavel::auction::{AuctionHouse, HouseConfig, HouseError};
 use gavel::clock::Clock;
-use gavel::domain::{
-    AcceptedBid, BidRejected, BidRequest, Cents, Lot, NewLot, Role, UserRef, Username,
-};
+use gavel::domain::{BidRejected, BidRequest, Cents, Change, Lot, NewLot, Role, UserRef, Username};
 use gavel::store::Store;
 use serde_json::json;
 use std::sync::Arc;
@@ -64,6 +62,7 @@ async fn run(args: &StorageArgs, dir: &std::path::Path) -> anyhow::Result<serde_
             ending_soon: chrono::Duration::seconds(600),
             on_commit: Box::new(|_, _| {}),
             wal: Store::wal_path(&url)?,
+            readers: store.clone(),
         },
     )
     .await?;
@@ -78,8 +77,8 @@ async fn run(args: &StorageArgs, dir: &std::path::Path) -> anyhow::Result<serde_
         )
         .map_err(|e| anyhow::anyhow!(e.message))?;
         let lot = house.create(seller.clone(), offer).await?;
-        house.approve(lot.id).await?;
-        lots.push(lot.id);
+        house.approve(lot.id()).await?;
+        lots.push(lot.id());
     }
 
     // The house, no HTTP: each client bids the minimum it last heard of and retries when outbid.
@@ -164,18 +163,20 @@ async fn sqlite_bids(
     per_commit: usize,
     secs: Duration,
 ) -> anyhow::Result<f64> {
-    use gavel::domain::TakenRequest;
     use gavel::store::batch::{BatchWrite, PlannedBid};
     use gavel::store::events;
-    let mut state = Vec::with_capacity(lots.len());
-    for id in lots {
-        state.push(
-            store
-                .lot(*id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no lot {id}"))?,
-        );
-    }
+    use gavel::store::lots::write;
+    // The lots as the house would hold them (with their requests counted), so each bid goes
+    // through the same domain rules and numbers its request after the house's own.
+    let mut state: Vec<Lot> = write::open_lots(conn)
+        .await?
+        .into_iter()
+        .filter(|l| lots.contains(&l.id()))
+        .collect();
+    anyhow::ensure!(
+        state.len() == lots.len(),
+        "the floor's lots are not all open"
+    );
     let mut event_id = store.latest_event_id().await?;
     let data = "x".repeat(600);
     let (start, mut placed) = (Instant::now(), 0usize);
@@ -184,55 +185,40 @@ async fn sqlite_bids(
         let (mut bids, mut requests, mut stored, mut touched) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..per_commit {
-            let at = placed % lots.len();
+            let at = placed % state.len();
             if !touched.contains(&at) {
                 touched.push(at);
             }
             let lot = &mut state[at];
             placed += 1;
-            event_id += 1;
-            lot.last_seq += 1;
-            lot.last_event_id = event_id;
-            lot.bid_count += 1;
-            let amount = Cents::new(100 + event_id)?;
-            lot.current_price = Some(amount);
-            lot.leader = Some(bidder.clone());
-            // Numbered past the house's own requests on these lots: event ids only grow.
-            lot.requests_taken = event_id;
-            let bid = AcceptedBid {
-                id: Uuid::now_v7(),
+            let request = BidRequest {
                 bidder: bidder.clone(),
-                amount,
-                max: Some(amount),
-                placed_at: now,
-                proxy: false,
-                request_no: lot.requests_taken,
+                amount: Some(lot.min_next_bid()),
+                max: None,
             };
-            // As the house writes a bid: its request (API.md §6) and the bid it shows.
-            requests.push((
-                lot.id,
-                TakenRequest {
-                    number: lot.requests_taken,
-                    bidder: bidder.clone(),
-                    amount: Some(amount),
-                    max: amount,
+            let taken = lot
+                .place_bid(&mut Uuid::now_v7, request, now, chrono::Duration::zero())
+                .map_err(|e| anyhow::anyhow!("the floor's bid was refused: {e}"))?;
+            requests.push((lot.id(), taken.request));
+            for change in taken.changes {
+                let Change::Bid(bid) = change else { continue };
+                event_id += 1;
+                let seq = lot.record_event(event_id);
+                bids.push(PlannedBid {
+                    lot_id: lot.id(),
+                    bid,
+                    event_id,
+                    n: 0,
+                });
+                stored.push(events::StoredEvent {
+                    id: event_id,
+                    lot_id: lot.id(),
+                    seq,
+                    kind: "bid".into(),
                     at: now,
-                },
-            ));
-            bids.push(PlannedBid {
-                lot_id: lot.id,
-                bid,
-                event_id,
-                n: 0,
-            });
-            stored.push(events::StoredEvent {
-                id: event_id,
-                lot_id: lot.id,
-                seq: lot.last_seq,
-                kind: "bid".into(),
-                at: now,
-                data: data.clone(),
-            });
+                    data: data.clone(),
+                });
+            }
         }
         let touched: Vec<&Lot> = touched.iter().map(|&at| &state[at]).collect();
         let mut write = BatchWrite::default();

@@ -74,7 +74,7 @@ fn bids(list: &[(&str, i64, bool)]) -> Shown {
 }
 
 fn leader(lot: &Lot) -> Option<String> {
-    lot.leader.as_ref().map(|l| l.username.clone())
+    lot.leader().as_ref().map(|l| l.username.clone())
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn the_example_of_section_6() {
         Ok(bids(&[("ann", 1000, false)]))
     );
     assert_eq!(
-        (lot.current_price, leader(&lot)),
+        (lot.current_price(), leader(&lot)),
         (Some(c(1000)), Some("ann".into()))
     );
     assert_eq!(
@@ -94,7 +94,7 @@ fn the_example_of_section_6() {
         Ok(bids(&[("ben", 5000, false), ("ann", 5100, true)]))
     );
     assert_eq!(
-        (lot.current_price, leader(&lot)),
+        (lot.current_price(), leader(&lot)),
         (Some(c(5100)), Some("ann".into()))
     );
     assert_eq!(
@@ -102,7 +102,7 @@ fn the_example_of_section_6() {
         Ok(bids(&[("ann", 10_000, true), ("ben", 10_250, true)]))
     );
     assert_eq!(
-        (lot.current_price, leader(&lot)),
+        (lot.current_price(), leader(&lot)),
         (Some(c(10_250)), Some("ben".into()))
     );
     assert_eq!(
@@ -110,10 +110,10 @@ fn the_example_of_section_6() {
         Ok(bids(&[("cat", 20_000, true), ("ben", 20_000, true)]))
     );
     assert_eq!(
-        (lot.current_price, leader(&lot)),
+        (lot.current_price(), leader(&lot)),
         (Some(c(20_000)), Some("ben".into()))
     );
-    assert_eq!(lot.bid_count, 7, "bid_count counts the bids shown");
+    assert_eq!(lot.bid_count(), 7, "bid_count counts the bids shown");
     assert_eq!(lot.max_of(ben.id), Some(c(20_000)));
     assert_eq!(lot.max_of(ann.id), Some(c(10_000)));
 }
@@ -125,7 +125,7 @@ fn a_maximum_below_the_amount_is_refused() {
         send(&mut lot, &user("ann"), Some(2000), Some(1999), 1),
         Err(BidRejected::MaxBelowAmount)
     );
-    assert_eq!(lot.requests_taken, 0, "a refusal takes nothing");
+    assert_eq!(lot.requests_taken(), 0, "a refusal takes nothing");
 }
 
 #[test]
@@ -134,11 +134,11 @@ fn the_leader_raises_their_maximum_alone_without_moving_the_price() {
     let (ann, ben) = (user("ann"), user("ben"));
     send(&mut lot, &ann, Some(1000), Some(2000), 1).expect("taken");
     send(&mut lot, &ben, Some(1500), None, 2).expect("taken");
-    assert_eq!(lot.current_price, Some(c(1550)));
-    let count = lot.bid_count;
+    assert_eq!(lot.current_price(), Some(c(1550)));
+    let count = lot.bid_count();
     assert_eq!(send(&mut lot, &ann, None, Some(5000), 3), Ok(vec![]));
-    assert_eq!(lot.current_price, Some(c(1550)), "the price stays");
-    assert_eq!(lot.bid_count, count, "nothing is shown");
+    assert_eq!(lot.current_price(), Some(c(1550)), "the price stays");
+    assert_eq!(lot.bid_count(), count, "nothing is shown");
     assert_eq!(lot.max_of(ann.id), Some(c(5000)));
     // Not above the maximum, or not the leader: refused.
     assert_eq!(
@@ -167,10 +167,10 @@ fn a_raised_maximum_keeps_its_moment_only_if_it_did_not_grow() {
         Ok(bids(&[("ben", 3000, true), ("ann", 3000, true)]))
     );
     // Ann sends a lower maximum with a bid: her maximum and its moment stay.
-    let since = lot.maxima.of(ann.id).map(|m| m.since);
+    let since = lot.maxima().of(ann.id).map(|m| m.since);
     assert!(send(&mut lot, &ann, Some(3100), Some(3100), 3).is_ok());
     assert_eq!(leader(&lot), Some("ann".into()));
-    assert_eq!(lot.maxima.of(ann.id).map(|m| m.since), Some(3));
+    assert_eq!(lot.maxima().of(ann.id).map(|m| m.since), Some(3));
     assert_ne!(since, Some(3));
 }
 
@@ -183,7 +183,7 @@ fn the_leader_bidding_again_shows_a_bid_only_above_the_price() {
         send(&mut lot, &ann, Some(1200), None, 2),
         Ok(bids(&[("ann", 1200, false)]))
     );
-    assert_eq!(lot.current_price, Some(c(1200)));
+    assert_eq!(lot.current_price(), Some(c(1200)));
     assert_eq!(lot.max_of(ann.id), Some(c(5000)), "the maximum stays");
 }
 
@@ -200,7 +200,7 @@ fn the_price_jumps_to_the_reserve_once_a_maximum_reaches_it() {
         send(&mut lot, &ben, Some(1100), Some(6000), 2),
         Ok(bids(&[("ann", 4000, true), ("ben", 5000, true)]))
     );
-    assert_eq!(lot.current_price, Some(c(5000)));
+    assert_eq!(lot.current_price(), Some(c(5000)));
     assert_eq!(lot.reserve_met(), Some(true));
     // The leader alone raising a maximum that reaches the reserve moves the price to it.
     let mut alone = self::lot(1000, Some(5000));
@@ -250,7 +250,7 @@ fn soft_close_moves_the_end_once_per_request() {
         placed.changes.last(),
         Some(Change::Extended { .. })
     ));
-    assert_eq!(lot.ends_at, Some(t(3670)));
+    assert_eq!(lot.ends_at(), Some(t(3670)));
     // A maximum raised alone shows nothing and does not extend.
     let raise = BidRequest {
         bidder: ann.clone(),
@@ -261,7 +261,7 @@ fn soft_close_moves_the_end_once_per_request() {
         .place_bid(&mut Uuid::now_v7, raise, t(3660), Duration::seconds(120))
         .expect("taken");
     assert!(placed.changes.is_empty());
-    assert_eq!(lot.ends_at, Some(t(3670)));
+    assert_eq!(lot.ends_at(), Some(t(3670)));
 }
 
 #[test]
@@ -428,9 +428,9 @@ proptest! {
                 }
                 (e, g) => prop_assert!(false, "step {}: model {:?}, engine {:?}", i, e, g),
             }
-            prop_assert_eq!(lot.current_price.map(|p| p.get()), model.price);
+            prop_assert_eq!(lot.current_price().map(|p| p.get()), model.price);
             prop_assert_eq!(
-                lot.leader.as_ref().map(|l| l.username.clone()),
+                lot.leader().as_ref().map(|l| l.username.clone()),
                 model.leader.map(|l| people[l].username.clone())
             );
         }
@@ -481,10 +481,10 @@ proptest! {
         }
         let replayed: Shown = replayed.iter().map(|b| (b.bidder.username.clone(), b.amount.get(), b.proxy)).collect();
         prop_assert_eq!(replayed, fresh_bids);
-        prop_assert_eq!(removed.current_price, fresh.current_price);
-        prop_assert_eq!(&removed.leader, &fresh.leader);
-        prop_assert_eq!(removed.leader_max, fresh.leader_max);
-        prop_assert_eq!(removed.bid_count, fresh.bid_count);
+        prop_assert_eq!(removed.current_price(), fresh.current_price());
+        prop_assert_eq!(&removed.leader(), &fresh.leader());
+        prop_assert_eq!(removed.leader_max(), fresh.leader_max());
+        prop_assert_eq!(removed.bid_count(), fresh.bid_count());
         for p in &people {
             prop_assert_eq!(removed.max_of(p.id), fresh.max_of(p.id));
         }
@@ -507,13 +507,13 @@ fn removing_the_winning_maximum_gives_the_price_back() {
             .expect("taken");
         taken.push(placed.request);
     }
-    assert_eq!(lot.current_price, Some(c(5100)));
+    assert_eq!(lot.current_price(), Some(c(5100)));
     let changes = lot
         .remove_request(1, c(5000), &taken, &mut Uuid::now_v7)
         .expect("removes");
-    assert_eq!(lot.current_price, Some(c(5000)));
+    assert_eq!(lot.current_price(), Some(c(5000)));
     assert_eq!(leader(&lot), Some("ben".into()));
-    assert_eq!(lot.bid_count, 1);
+    assert_eq!(lot.bid_count(), 1);
     assert!(matches!(&changes[..], [Change::BidRemoved { bids, .. }] if bids.len() == 1));
     assert_eq!(
         lot.remove_request(7, c(1), &taken, &mut Uuid::now_v7),

@@ -330,7 +330,7 @@ pub(crate) async fn bids(
     let user = caller.0;
     let lot = load_visible(&store, &path, user.as_ref()).await?;
     let limit = query.limit.unwrap_or(i64::MAX).max(0);
-    let bids = store.bids_of_lot(lot.id, limit).await?;
+    let bids = store.bids_of_lot(lot.id(), limit).await?;
     let bids: Vec<BidJson> = bids
         .into_iter()
         .map(|b| BidJson {

@@ -121,7 +121,7 @@ pub(crate) async fn watchlist(
     let lots: Vec<_> = lots
         .into_iter()
         // An open lot as the house last committed it (with the user's own maximum).
-        .map(|lot| match house.open_lots().get(lot.id) {
+        .map(|lot| match house.open_lots().get(lot.id()) {
             Some(open) => lot_json(&open.lot, Some(&user)),
             None => lot_json(&lot, Some(&user)),
         })

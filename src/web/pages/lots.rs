@@ -123,18 +123,18 @@ async fn lot_page(
         return Err(AppError::NotFound.into());
     }
     let (can_bid, cannot_bid_reason) = match user {
-        Some(u) if u.id == lot.seller.id => (false, "This is your lot: you cannot bid on it."),
+        Some(u) if u.id == lot.seller().id => (false, "This is your lot: you cannot bid on it."),
         Some(u) if u.role == Role::Admin => (false, "Admins run the auctions and do not bid."),
         Some(_) => (true, ""),
         None => (false, ""),
     };
     let my_max = user.and_then(|u| lot.max_of(u.id));
     let watching = match user {
-        Some(u) => store.watches(u.id, lot.id).await?,
+        Some(u) => store.watches(u.id, lot.id()).await?,
         None => false,
     };
     let page = LotPage {
-        layout: Layout::new(req, user, lot.title.clone()),
+        layout: Layout::new(req, user, lot.title().to_owned()),
         lot: LotView::new(
             &lot,
             &settings.currency,
@@ -156,7 +156,7 @@ async fn lot_page(
             .unwrap_or_default(),
         my_max_cents: my_max.map_or(0, |m| m.get()),
         can_remove_bids: user.is_some_and(|u| u.role == Role::Admin)
-            && lot.status == LotStatus::Open,
+            && lot.status() == LotStatus::Open,
         can_watch: user.is_some(),
         watching,
     };
@@ -291,7 +291,9 @@ pub(crate) async fn bid(
         Ok(answer) => {
             let notice = match &answer {
                 BidAnswer::Placed(r) if r.bid.is_none() => "max",
-                BidAnswer::Placed(r) if r.lot.leader.as_ref().is_some_and(|l| l.id == user.id) => {
+                BidAnswer::Placed(r)
+                    if r.lot.leader().as_ref().is_some_and(|l| l.id == user.id) =>
+                {
                     "leading"
                 }
                 BidAnswer::Placed(_) => "outbid",

@@ -93,7 +93,7 @@ pub(crate) async fn me_page(
         .watchlist(user.id)
         .await?
         .into_iter()
-        .map(|lot| match house.open_lots().get(lot.id) {
+        .map(|lot| match house.open_lots().get(lot.id()) {
             Some(open) => CardView::new(&open.lot, &settings.currency, now),
             None => CardView::new(&lot, &settings.currency, now),
         })
