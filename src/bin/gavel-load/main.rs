@@ -66,6 +66,17 @@ struct Args {
     /// frame (0: wake for each); see `common/pace.rs`.
     #[arg(long, default_value_t = 0)]
     read_every_us: u64,
+    /// Distinct bidding users (client i bids as user i mod K): with --max-extra-cents, their
+    /// maxima compete (the proxy-bid scenario).
+    #[arg(long, default_value_t = 1)]
+    bidders: usize,
+    /// Each bid also leaves a maximum this many cents above its amount (0: no maximum).
+    #[arg(long, default_value_t = 0)]
+    max_extra_cents: i64,
+    /// The notices scenario: this many users, each holding a notices stream (`/me/events`),
+    /// each bidding once on one of the --lots and then outbid by the next user there.
+    #[arg(long, default_value_t = 0)]
+    notice_users: usize,
     #[arg(long, hide = true)]
     worker: bool,
     /// Worker plan: lot:cursor:count:kind;...
@@ -111,10 +122,10 @@ fn parse_plan(plan: &str) -> anyhow::Result<Vec<(String, i64, usize, Kind)>> {
         .map(|p| {
             let parts: Vec<&str> = p.split(':').collect();
             anyhow::ensure!(parts.len() == 4, "bad plan entry {p}");
-            let kind = if parts[3] == "sse" {
-                Kind::Sse
-            } else {
-                Kind::LongPoll
+            let kind = match parts[3] {
+                "sse" => Kind::Sse,
+                "notices" => Kind::Notices,
+                _ => Kind::LongPoll,
             };
             Ok((
                 parts[0].to_owned(),
@@ -264,13 +275,20 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
         Some("seller"),
     )
     .await?;
-    let bidder = token(
-        &mut conn,
+    let bidders = register_users(
+        args.server,
         &format!("load-bidder-{run}"),
-        "load-password",
-        Some("bidder"),
+        args.bidders.max(1),
     )
     .await?;
+    let watchers = register_users(
+        args.server,
+        &format!("load-watcher-{run}"),
+        args.notice_users,
+    )
+    .await?;
+    // Registering many takes a while: the server may have closed the idle connection.
+    let mut conn = http::connect(args.server, None).await?;
 
     let mut lots: Vec<(String, i64, i64)> = Vec::new(); // id, cursor, next amount
     for i in 0..args.lots {
@@ -301,6 +319,10 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     };
     let workers = args.workers.max(1);
     let mut plans = vec![String::new(); workers];
+    // The notices scenario: one stream per user, spread over the workers.
+    for (i, t) in watchers.iter().enumerate() {
+        plans[i % workers].push_str(&format!("{t}:0:1:notices;"));
+    }
     for (id, cursor, _) in &lots {
         for (kind, n) in &kinds {
             for (w, plan) in plans.iter_mut().enumerate() {
@@ -361,7 +383,13 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
 
     let house_before = house_stats(args.server).await;
     let bidding = Instant::now();
-    let (placed, request_us, refused) = bid_phase(&args, &lots, &bidder).await?;
+    let (placed, request_us, refused, outbid_users) = if watchers.is_empty() {
+        let (placed, request_us, refused) = bid_phase(&args, &lots, &bidders).await?;
+        (placed, request_us, refused, Vec::new())
+    } else {
+        let (outbid, request_us) = notice_bid_phase(&args, &lots, &watchers).await?;
+        (Vec::new(), request_us, 0, outbid)
+    };
     let bid_secs = bidding.elapsed().as_secs_f64();
     let house = house_stats(args.server)
         .await
@@ -374,6 +402,10 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     let mut expectations = String::new();
     for (id, lot, start) in &placed {
         expectations.push_str(&format!("{id} {lot} {start}\n"));
+    }
+    // A notice's id is the server's: each outbid user expects one notice, by order.
+    for (token, start) in &outbid_users {
+        expectations.push_str(&format!("0 {token} {start}\n"));
     }
     expectations.push_str("end\n");
     let (mut delivered, mut missing, mut duplicated, mut reordered) = (0u64, 0u64, 0u64, 0u64);
@@ -420,7 +452,9 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
         "lots": args.lots, "watchers_per_lot": args.watchers, "transport": args.transport,
         "workers": workers, "read_every_us": args.read_every_us, "connected": connected, "refused_503": refused_streams, "failed": failed, "ramp_up_ms": ramp_ms,
         "bids_placed": placed.len(), "bids_outbid": refused, "bids_per_sec": (placed.len() as f64 / bid_secs).round(),
-        "deliveries": delivered, "expected": placed.len() as u64 * (connected as u64 / args.lots.max(1) as u64),
+        "bidders": args.bidders, "max_extra_cents": args.max_extra_cents, "notice_users": args.notice_users,
+        "notices_expected": outbid_users.len(),
+        "deliveries": delivered, "expected": placed.len() as u64 * ((connected - watchers.len().min(connected)) as u64 / args.lots.max(1) as u64) + outbid_users.len() as u64,
         "missing": missing, "duplicated": duplicated, "out_of_order": reordered,
         "delivery_ms": {"p50": percentile(&latencies, 0.5), "p90": percentile(&latencies, 0.9), "p99": percentile(&latencies, 0.99), "max": percentile(&latencies, 1.0)},
         "bid_request_ms": {"p50": percentile(&request_us, 0.5), "p99": percentile(&request_us, 0.99), "max": percentile(&request_us, 1.0)},
@@ -478,7 +512,7 @@ type Placed = Vec<(i64, String, u64)>;
 async fn bid_phase(
     args: &Args,
     lots: &[(String, i64, i64)],
-    bidder: &str,
+    bidders: &[String],
 ) -> anyhow::Result<(Placed, Vec<u64>, u64)> {
     use std::fmt::Write;
     use std::sync::Arc;
@@ -503,14 +537,15 @@ async fn bid_phase(
     };
     let interval = Duration::from_millis(args.interval_ms);
     let mut tasks = Vec::new();
-    for _ in 0..args.clients.max(1) {
+    let max_extra = args.max_extra_cents;
+    for client in 0..args.clients.max(1) {
         let (next, tickets, outbid, ids, paths, token) = (
             next.clone(),
             tickets.clone(),
             outbid.clone(),
             ids.clone(),
             paths.clone(),
-            bidder.to_owned(),
+            bidders[client % bidders.len()].clone(),
         );
         let server = args.server;
         tasks.push(tokio::spawn(async move {
@@ -531,7 +566,12 @@ async fn bid_phase(
                 loop {
                     let amount = next[lot].load(Ordering::Relaxed);
                     body.clear();
-                    let _ = write!(body, "{{\"amount_cents\":{amount}}}");
+                    if max_extra > 0 {
+                        let max = amount + max_extra;
+                        let _ = write!(body, "{{\"amount_cents\":{amount},\"max_cents\":{max}}}");
+                    } else {
+                        let _ = write!(body, "{{\"amount_cents\":{amount}}}");
+                    }
                     http::write_request(
                         &mut request,
                         "POST",
@@ -573,4 +613,112 @@ async fn bid_phase(
     }
     placed.sort_unstable();
     Ok((placed, latencies, outbid.load(Ordering::Relaxed)))
+}
+
+/// Registers `n` bidders named `prefix-i` and logs each in, a few at a time (the server hashes
+/// passwords one per core and answers 429 past its queue: such a request is sent again).
+async fn register_users(server: SocketAddr, prefix: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    const AT_ONCE: usize = 8;
+    let mut tasks = Vec::new();
+    for part in 0..AT_ONCE.min(n.max(1)) {
+        let prefix = prefix.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = http::connect(server, None).await?;
+            let mut tokens = Vec::new();
+            for i in (part..n).step_by(AT_ONCE) {
+                let name = format!("{prefix}-{i}");
+                let mut created = false;
+                let token = loop {
+                    let role = (!created).then_some("bidder");
+                    match token(&mut conn, &name, "load-password", role).await {
+                        Ok(t) => break t,
+                        Err(e) if e.to_string().contains("rate_limited") => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Err(e) if e.to_string().contains("username_taken") => created = true,
+                        // The server closes a connection kept idle too long: open another.
+                        Err(e) if e.to_string().contains("closed") => {
+                            conn = http::connect(server, None).await?;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+                tokens.push((i, token));
+            }
+            Ok::<_, anyhow::Error>(tokens)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_unstable_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The notices scenario's bids: user i bids once on lot i mod L, in order on each lot, so each
+/// bid after a lot's first outbids the user before it. Returns each outbid user's token with
+/// the start (µs) of the bid that outbid them, and every request's latency.
+async fn notice_bid_phase(
+    args: &Args,
+    lots: &[(String, i64, i64)],
+    users: &[String],
+) -> anyhow::Result<(Vec<(String, u64)>, Vec<u64>)> {
+    let interval = Duration::from_millis(args.interval_ms);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    let lanes = args.clients.clamp(1, lots.len().max(1));
+    for lane in 0..lanes {
+        let lots: Vec<(usize, String, i64)> = lots
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % lanes == lane)
+            .map(|(i, l)| (i, l.0.clone(), l.2))
+            .collect();
+        let users = users.to_vec();
+        let (server, count) = (args.server, lots.len());
+        let all_lots = args.lots.max(1);
+        tasks.push(tokio::spawn(async move {
+            let mut conn = http::connect(server, None).await?;
+            let (mut request, mut buf) = (Vec::with_capacity(512), Vec::with_capacity(16384));
+            let (mut outbid, mut latencies) = (Vec::new(), Vec::new());
+            let mut leaders: Vec<Option<usize>> = vec![None; count];
+            let mut next: Vec<i64> = lots.iter().map(|l| l.2).collect();
+            for (n, user) in users.iter().enumerate() {
+                let Some(slot) = lots.iter().position(|l| l.0 == n % all_lots) else {
+                    continue;
+                };
+                if !interval.is_zero() {
+                    tokio::time::sleep_until((start + interval * n as u32).into()).await;
+                }
+                let path = format!("/api/v1/lots/{}/bids", lots[slot].1);
+                let body = format!("{{\"amount_cents\":{}}}", next[slot]);
+                http::write_request(&mut request, "POST", &path, Some(user), Some(&body));
+                let begun = now_us();
+                let (status, range) = http::exchange(&mut conn, &request, &mut buf).await?;
+                latencies.push(now_us().saturating_sub(begun));
+                let answer: http::BidAnswer = serde_json::from_slice(&buf[range.clone()])
+                    .map_err(|e| anyhow::anyhow!("bid answered {status}: {e}"))?;
+                anyhow::ensure!(
+                    status == 201,
+                    "bid answered {status}: {}",
+                    String::from_utf8_lossy(&buf[range])
+                );
+                if let Some(m) = answer.min_next() {
+                    next[slot] = m;
+                }
+                if let Some(before) = leaders[slot].replace(n) {
+                    outbid.push((users[before].clone(), begun));
+                }
+            }
+            Ok::<_, anyhow::Error>((outbid, latencies))
+        }));
+    }
+    let (mut outbid, mut latencies) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (o, l) = t.await??;
+        outbid.extend(o);
+        latencies.extend(l);
+    }
+    Ok((outbid, latencies))
 }

@@ -11,6 +11,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 pub enum Kind {
     Sse,
     LongPoll,
+    /// A user's notices stream (`/me/events`); its plan entry names the user's token.
+    Notices,
 }
 
 /// What one watcher saw: (event id, received at µs).
@@ -40,7 +42,22 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             let seen: Seen = Arc::new(Mutex::new(Vec::new()));
             all.push((lot.clone(), *kind, seen.clone()));
             pending.push(match kind {
-                Kind::Sse => sse(args.server, args.source, lot.clone(), seen, gate.clone()).await,
+                Kind::Sse => {
+                    let path = format!("/lots/{lot}/events");
+                    sse(args.server, args.source, path, None, seen, gate.clone()).await
+                }
+                Kind::Notices => {
+                    let token = Some(lot.clone());
+                    sse(
+                        args.server,
+                        args.source,
+                        "/me/events".into(),
+                        token,
+                        seen,
+                        gate.clone(),
+                    )
+                    .await
+                }
                 Kind::LongPoll => {
                     long_poll(
                         args.server,
@@ -91,11 +108,36 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
 
     let (mut missing, mut duplicated, mut reordered, mut delivered) = (0u64, 0u64, 0u64, 0u64);
     let mut latencies: Vec<u64> = Vec::new();
-    for (lot, _, seen) in &all {
+    for (lot, kind, seen) in &all {
         let Some(want) = expected.get(lot) else {
             continue;
         };
         let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        if *kind == Kind::Notices {
+            // The coordinator cannot know a notice's id, only that the user was outbid: the
+            // n-th notice answers the n-th expectation; one id twice is a duplicate.
+            let mut ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            duplicated += (seen.len() - ids.len()) as u64;
+            reordered += seen.windows(2).filter(|w| w[1].0 < w[0].0).count() as u64;
+            let mut firsts: Vec<(i64, u64)> = Vec::new();
+            for (id, at) in &seen {
+                if !firsts.iter().any(|(i, _)| i == id) {
+                    firsts.push((*id, *at));
+                }
+            }
+            for (i, (_, start)) in want.iter().enumerate() {
+                match firsts.get(i) {
+                    Some((_, at)) => {
+                        delivered += 1;
+                        latencies.push(at.saturating_sub(*start));
+                    }
+                    None => missing += 1,
+                }
+            }
+            continue;
+        }
         let starts: HashMap<i64, u64> = want.iter().copied().collect();
         let mut got: HashMap<i64, u64> = HashMap::new();
         let mut last = 0;
@@ -165,7 +207,8 @@ async fn open(
 async fn sse(
     server: SocketAddr,
     source: Option<IpAddr>,
-    lot: String,
+    path: String,
+    token: Option<String>,
     seen: Seen,
     gate: Arc<tokio::sync::Semaphore>,
 ) -> Connected {
@@ -174,8 +217,11 @@ async fn sse(
         let Some((opening, mut conn)) = open(&gate, server, source).await else {
             return;
         };
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         let req = format!(
-            "GET /lots/{lot}/events HTTP/1.1\r\nHost: gavel\r\nAccept: text/event-stream\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: gavel\r\nAccept: text/event-stream\r\n{auth}\r\n"
         );
         if conn.write_all(req.as_bytes()).await.is_err() {
             return;
