@@ -101,8 +101,14 @@ impl House {
                     // Bidding on a lot watches it (API.md §7).
                     batch.watches.push((bidder, lot_id, now));
                 }
-                batch.requests.push((lot_id, placed.request));
+                let showed_bid = placed
+                    .changes
+                    .first()
+                    .is_some_and(|c| matches!(c, Change::Bid(_)));
+                let request = placed.request;
                 let ids = self.record(batch, lot_id, &before, placed.changes, now);
+                let first_bid = ids.first().copied().filter(|_| showed_bid);
+                batch.requests.push((lot_id, request, first_bid));
                 let event_id = own_at.and_then(|i| ids.get(i).copied());
                 if let Some(k) = &keyed {
                     // A maximum raised alone has no event: it is marked by the next id, so a

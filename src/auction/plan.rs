@@ -18,7 +18,8 @@ pub(super) struct Batch {
     pub(super) new_lots: Vec<Uuid>,
     pub(super) dirty: HashSet<Uuid>,
     pub(super) bids: Vec<PlannedBid>,
-    pub(super) requests: Vec<(Uuid, TakenRequest)>,
+    /// Each with the event id of the first bid it showed (none for a maximum raised alone).
+    pub(super) requests: Vec<(Uuid, TakenRequest, Option<i64>)>,
     /// Lots whose history a removal rewrote, with the requests it took out.
     pub(super) removals: Vec<(Uuid, Vec<i64>)>,
     pub(super) replaced: HashSet<Uuid>,

@@ -35,6 +35,10 @@ impl Schedule {
 
     /// Plans (or re-plans) one piece of work; `None` takes it off the plan.
     pub fn set(&mut self, lot: Due, ends_at: Option<Time>) {
+        // Most changes (a bid without an extension) leave the plan as it was.
+        if self.by_lot.get(&lot).copied() == ends_at {
+            return;
+        }
         if let Some(old) = self.by_lot.remove(&lot) {
             self.by_time.remove(&(old, lot));
         }

@@ -4,7 +4,6 @@
 use super::json::rfc3339;
 use super::lot::{Change, Lot, LotStatus, Time};
 use super::money::Cents;
-use super::user::UserRef;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -125,17 +124,17 @@ struct WinnerJson<'a> {
 }
 
 /// What a lot was before a change, as far as notices care.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Before {
     pub status: LotStatus,
-    pub leader: Option<UserRef>,
+    pub leader: Option<Uuid>,
 }
 
 impl Before {
     pub fn of(lot: &Lot) -> Before {
         Before {
             status: lot.status(),
-            leader: lot.leader().cloned(),
+            leader: lot.leader().map(|l| l.id),
         }
     }
 }
@@ -180,14 +179,14 @@ pub fn from_change(before: &Before, lot: &Lot, changes: &[Change]) -> Vec<Notice
         _ => {}
     }
     let bid_shown = changes.iter().any(|c| matches!(c, Change::Bid(_)));
-    if let (true, Some(old)) = (bid_shown, &before.leader)
-        && lot.leader().as_ref().is_some_and(|new| new.id != old.id)
+    if let (true, Some(old)) = (bid_shown, before.leader)
+        && lot.leader().is_some_and(|new| new.id != old)
         && lot.status() == LotStatus::Open
     {
         out.push(Notice {
             price: lot.current_price(),
             min_next_bid: Some(lot.min_next_bid()),
-            ..Notice::new(old.id, NoticeKind::Outbid, lot)
+            ..Notice::new(old, NoticeKind::Outbid, lot)
         });
     }
     for change in changes {

@@ -15,9 +15,11 @@ pub struct Maximum {
     pub since: i64,
 }
 
-/// Every bidder's maximum on one lot.
+/// Every bidder's maximum on one lot. Shared between copies of the lot (the house clones a lot
+/// into each batch, each answer and the readers' view): a clone is a count, and a change copies
+/// the list only when another copy still holds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Maxima(Vec<Maximum>);
+pub struct Maxima(std::sync::Arc<Vec<Maximum>>);
 
 impl Maxima {
     pub fn of(&self, bidder: uuid::Uuid) -> Option<&Maximum> {
@@ -30,13 +32,14 @@ impl Maxima {
 
     /// Rule 1: the larger of the old maximum and `cents`; its moment moves only if it grew.
     pub fn raise(&mut self, bidder: &UserRef, cents: Cents, request_no: i64) {
-        match self.0.iter_mut().find(|m| m.bidder.id == bidder.id) {
-            Some(m) if cents > m.cents => {
+        match self.0.iter().position(|m| m.bidder.id == bidder.id) {
+            Some(i) if cents > self.0[i].cents => {
+                let m = &mut std::sync::Arc::make_mut(&mut self.0)[i];
                 m.cents = cents;
                 m.since = request_no;
             }
             Some(_) => {}
-            None => self.0.push(Maximum {
+            None => std::sync::Arc::make_mut(&mut self.0).push(Maximum {
                 bidder: bidder.clone(),
                 cents,
                 since: request_no,

@@ -157,19 +157,44 @@ impl BatchWrite {
         }
     }
 
-    /// The requests lots took (API.md §6), kept for their maxima and for replays.
-    pub fn insert_requests(&mut self, requests: &[(Uuid, TakenRequest)]) {
-        for chunk in requests.chunks(ROWS_PER_STATEMENT) {
+    /// The requests lots took (API.md §6), kept for their maxima and for replays: each under
+    /// the event id of the first bid it showed (appended, one page for a whole batch), a
+    /// maximum raised alone, which showed none, under its lot.
+    pub fn insert_requests(&mut self, requests: &[(Uuid, TakenRequest, Option<i64>)]) {
+        let shown: Vec<(&TakenRequest, i64)> = requests
+            .iter()
+            .filter_map(|(_, r, event)| event.map(|e| (r, e)))
+            .collect();
+        for chunk in shown.chunks(ROWS_PER_STATEMENT) {
             let sql = self.next_statement();
             sql.push(
-                "INSERT OR ROLLBACK INTO bid_requests (lot_id, number, bidder_id, amount_cents,
+                "INSERT OR ROLLBACK INTO requests (event_id, number, bidder_id, amount_cents,
                     max_cents, placed_at) ",
+            );
+            sql.push_values(chunk, |mut row, (r, event_id)| {
+                row.push_bind(*event_id)
+                    .push_bind(r.number)
+                    .push_bind(r.bidder.id.to_string())
+                    .push_bind(r.amount.map_or(0, |c| c.get()))
+                    .push_bind(r.max.get())
+                    .push_bind(to_millis(r.at));
+            });
+            sql.push(";\n");
+        }
+        let raises: Vec<(Uuid, &TakenRequest)> = requests
+            .iter()
+            .filter(|(_, _, event)| event.is_none())
+            .map(|(lot, r, _)| (*lot, r))
+            .collect();
+        for chunk in raises.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.next_statement();
+            sql.push(
+                "INSERT OR ROLLBACK INTO max_raises (lot_id, number, bidder_id, max_cents, placed_at) ",
             );
             sql.push_values(chunk, |mut row, (lot_id, r)| {
                 row.push_bind(lot_id.to_string())
                     .push_bind(r.number)
                     .push_bind(r.bidder.id.to_string())
-                    .push_bind(r.amount.map(|c| c.get()))
                     .push_bind(r.max.get())
                     .push_bind(to_millis(r.at));
             });
@@ -182,7 +207,16 @@ impl BatchWrite {
     pub fn remove_requests(&mut self, lot_id: Uuid, numbers: &[i64]) {
         for number in numbers {
             let sql = self.next_statement();
-            sql.push("UPDATE OR ROLLBACK bid_requests SET removed = 1 WHERE lot_id = ");
+            sql.push(
+                "UPDATE OR ROLLBACK requests SET removed = 1 WHERE event_id IN
+                    (SELECT id FROM events WHERE lot_id = ",
+            );
+            sql.push_bind(lot_id.to_string());
+            sql.push(" AND kind = 'bid') AND number = ");
+            sql.push_bind(*number);
+            sql.push(";\n");
+            let sql = self.next_statement();
+            sql.push("UPDATE OR ROLLBACK max_raises SET removed = 1 WHERE lot_id = ");
             sql.push_bind(lot_id.to_string());
             sql.push(" AND number = ");
             sql.push_bind(*number);

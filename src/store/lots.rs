@@ -307,11 +307,15 @@ pub mod write {
         let mut lots = into_lots(rows)?;
         for lot in &mut lots {
             let requests = requests_of(&mut *conn, lot.id()).await?;
-            let taken: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(number) FROM bid_requests WHERE lot_id = ?")
-                    .bind(lot.id().to_string())
-                    .fetch_one(&mut *conn)
-                    .await?;
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(number) FROM (
+                    SELECT number FROM requests WHERE event_id IN
+                        (SELECT id FROM events WHERE lot_id = ?1 AND kind = 'bid')
+                    UNION ALL SELECT number FROM max_raises WHERE lot_id = ?1)",
+            )
+            .bind(lot.id().to_string())
+            .fetch_one(&mut *conn)
+            .await?;
             lot.restore_requests(&requests, taken.unwrap_or(0));
         }
         Ok(lots)
@@ -324,8 +328,14 @@ pub mod write {
     ) -> Result<Vec<TakenRequest>, sqlx::Error> {
         let rows: Vec<RequestRow> = sqlx::query_as(
             "SELECT r.number, r.bidder_id, u.username, r.amount_cents, r.max_cents, r.placed_at
-               FROM bid_requests r JOIN users u ON u.id = r.bidder_id
-              WHERE r.lot_id = ? AND r.removed = 0 ORDER BY r.number",
+               FROM requests r JOIN users u ON u.id = r.bidder_id
+              WHERE r.event_id IN (SELECT id FROM events WHERE lot_id = ?1 AND kind = 'bid')
+                AND r.removed = 0
+             UNION ALL
+             SELECT m.number, m.bidder_id, u.username, NULL, m.max_cents, m.placed_at
+               FROM max_raises m JOIN users u ON u.id = m.bidder_id
+              WHERE m.lot_id = ?1 AND m.removed = 0
+             ORDER BY 1",
         )
         .bind(lot.to_string())
         .fetch_all(conn)

@@ -199,7 +199,8 @@ async fn sqlite_bids(
             let taken = lot
                 .place_bid(&mut Uuid::now_v7, request, now, chrono::Duration::zero())
                 .map_err(|e| anyhow::anyhow!("the floor's bid was refused: {e}"))?;
-            requests.push((lot.id(), taken.request));
+            let first_bid = event_id + 1;
+            requests.push((lot.id(), taken.request, Some(first_bid)));
             for change in taken.changes {
                 let Change::Bid(bid) = change else { continue };
                 event_id += 1;
