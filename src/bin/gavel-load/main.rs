@@ -101,7 +101,12 @@ fn main() -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let watchers = parse_plan(&args.plan)?;
+        // A long plan (thousands of users' tokens) comes in a file: `@PATH`.
+        let plan = match args.plan.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path)?,
+            None => args.plan.clone(),
+        };
+        let watchers = parse_plan(&plan)?;
         runtime.block_on(worker::run(worker::WorkerArgs {
             server: args.server,
             source: args.source,
@@ -338,15 +343,25 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     let ramp = Instant::now();
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
+    let plan_dir = std::env::temp_dir().join(format!("gavel-load-{run}"));
+    std::fs::create_dir_all(&plan_dir)?;
     for (w, plan) in plans.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
         let source = format!("127.0.0.{}", 1 + w % args.sources.max(1));
+        // Past the kernel's limit on one argument, the plan goes in a file.
+        let plan_file = plan_dir.join(format!("plan-{w}"));
+        let plan = if plan.len() > 16_384 {
+            std::fs::write(&plan_file, plan)?;
+            format!("@{}", plan_file.display())
+        } else {
+            plan.clone()
+        };
         let mut child = tokio::process::Command::new(&exe)
             .args([
                 "--worker",
                 "--server",
                 &args.server.to_string(),
                 "--plan",
-                plan,
+                &plan,
                 "--source",
                 &source,
                 "--read-every-us",
@@ -438,6 +453,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     }
     latencies.sort_unstable();
     request_us.sort_unstable();
+    let _ = std::fs::remove_dir_all(&plan_dir);
 
     let held = connected.max(1) as f64;
     let per_conn = match (before, attached) {
