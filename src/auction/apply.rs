@@ -33,25 +33,13 @@ impl House {
                 action,
                 reply,
             } => {
-                let mut before = None;
-                let result = self.working(batch, lot_id).await.and_then(|lot| {
-                    before = Some(Before::of(lot));
-                    match action {
-                        Action::Approve => lot.approve(now),
-                        Action::Reject { reason } => lot.reject(&reason),
-                        Action::Close => lot.close(now),
-                        Action::Cancel => lot.cancel(now),
-                    }
-                    .map_err(HouseError::from)
-                });
-                match (result, before) {
-                    (Ok(changes), Some(before)) => {
-                        self.record(batch, lot_id, &before, changes, now);
-                        Pending::Lot(reply, lot_id)
-                    }
-                    (Err(e), _) => refuse_now(reply, e),
-                    (Ok(_), None) => refuse_now(reply, HouseError::Store),
-                }
+                self.change_lot(batch, lot_id, reply, now, |lot| match action {
+                    Action::Approve => lot.approve(now),
+                    Action::Reject { reason } => lot.reject(&reason),
+                    Action::Close => lot.close(now),
+                    Action::Cancel => lot.cancel(now),
+                })
+                .await
             }
             Command::Bid {
                 lot_id,
@@ -132,29 +120,44 @@ impl House {
                     }),
                     None => Err(HouseError::Store),
                 };
-                let mut before = None;
-                let result = match requests {
-                    Ok(requests) => self.working(batch, lot_id).await.and_then(|lot| {
-                        before = Some(Before::of(lot));
-                        lot.remove_request(request_no, amount, &requests, &mut Uuid::now_v7)
-                            .map_err(HouseError::from)
-                    }),
-                    Err(e) => Err(e),
+                let requests = match requests {
+                    Ok(requests) => requests,
+                    Err(e) => return refuse_now(reply, e),
                 };
-                match (result, before) {
-                    (Ok(changes), Some(before)) => {
-                        self.record(batch, lot_id, &before, changes, now);
-                        Pending::Lot(reply, lot_id)
-                    }
-                    (Err(e), _) => refuse_now(reply, e),
-                    (Ok(_), None) => refuse_now(reply, HouseError::Store),
-                }
+                self.change_lot(batch, lot_id, reply, now, |lot| {
+                    lot.remove_request(request_no, amount, &requests, &mut Uuid::now_v7)
+                })
+                .await
             }
             Command::Stop { done } => {
                 // The loop takes stops out before a batch is applied; answer anyway.
                 let _ = done.send(());
                 Pending::Answered
             }
+        }
+    }
+
+    /// Applies `change` to the batch's copy of a lot and records what it did, with the notices
+    /// it sends; a refusal is answered at once.
+    async fn change_lot<E: Into<HouseError>>(
+        &mut self,
+        batch: &mut Batch,
+        lot_id: Uuid,
+        reply: Reply<Lot>,
+        now: Time,
+        change: impl FnOnce(&mut Lot) -> Result<Vec<Change>, E>,
+    ) -> Pending {
+        let lot = match self.working(batch, lot_id).await {
+            Ok(lot) => lot,
+            Err(e) => return refuse_now(reply, e),
+        };
+        let before = Before::of(lot);
+        match change(lot) {
+            Ok(changes) => {
+                self.record(batch, lot_id, &before, changes, now);
+                Pending::Lot(reply, lot_id)
+            }
+            Err(e) => refuse_now(reply, e.into()),
         }
     }
 

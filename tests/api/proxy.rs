@@ -12,6 +12,16 @@ async fn ask(app: &TestApp, token: &str, lot: &str, body: Value) -> (StatusCode,
     (status, res.json().await.expect("json"))
 }
 
+/// A server with an admin, a seller `sam`, bidders `bea` and `rex` (their tokens), and an open
+/// lot starting at 10.00.
+async fn two_bidders(reserve: Option<i64>) -> (TestApp, String, String, String, String, String) {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let rex = app.user("rex", "bidder").await;
+    let lot = app.open_lot(&seller, &admin, 1_000, reserve, 3_600).await;
+    (app, admin, seller, bea, rex, lot)
+}
+
 /// (bidder, amount, proxy), newest first.
 async fn history(app: &TestApp, lot: &str) -> Vec<(String, i64, bool)> {
     let body: Value = app
@@ -141,10 +151,7 @@ async fn the_example_of_section_6_through_the_api() {
 
 #[actix_web::test]
 async fn a_maximum_is_shown_to_its_bidder_alone() {
-    let app = spawn_app().await;
-    let (admin, seller, bea) = app.cast().await;
-    let rex = app.user("rex", "bidder").await;
-    let lot = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let (app, admin, seller, bea, rex, lot) = two_bidders(None).await;
     let (status, _) = ask(
         &app,
         &bea,
@@ -202,10 +209,7 @@ async fn a_maximum_is_shown_to_its_bidder_alone() {
 
 #[actix_web::test]
 async fn the_leader_raises_a_maximum_alone_and_bad_maxima_are_refused() {
-    let app = spawn_app().await;
-    let (admin, seller, bea) = app.cast().await;
-    let rex = app.user("rex", "bidder").await;
-    let lot = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let (app, _, _, bea, rex, lot) = two_bidders(None).await;
     let (status, body) = ask(
         &app,
         &bea,
@@ -259,10 +263,7 @@ async fn the_leader_raises_a_maximum_alone_and_bad_maxima_are_refused() {
 
 #[actix_web::test]
 async fn maxima_survive_a_restart() {
-    let app = spawn_app().await;
-    let (admin, seller, bea) = app.cast().await;
-    let rex = app.user("rex", "bidder").await;
-    let lot = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let (app, _, _, bea, rex, lot) = two_bidders(None).await;
     ask(
         &app,
         &bea,
@@ -287,10 +288,7 @@ async fn maxima_survive_a_restart() {
 
 #[actix_web::test]
 async fn an_admin_removes_a_bid_and_the_lot_is_replayed() {
-    let app = spawn_app().await;
-    let (admin, seller, bea) = app.cast().await;
-    let rex = app.user("rex", "bidder").await;
-    let lot = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let (app, admin, seller, bea, rex, lot) = two_bidders(None).await;
     ask(&app, &bea, &lot, json!({"amount_cents": 1_000})).await;
     let (_, fraud) = ask(
         &app,
