@@ -435,6 +435,12 @@ async fn the_page_takes_a_maximum_and_shows_the_reserve() {
         2_000,
         "Rex sees his own maximum, never hers"
     );
+    let rex_page = app.login_browser("rex").await;
+    let (_, html) = app.page(&rex_page, &page).await;
+    assert!(
+        html.contains("class=\"beaten\">€20.00 (outbid)"),
+        "a beaten maximum says so"
+    );
     // A typo in the maximum is refused with the form kept.
     let res = app
         .submit(

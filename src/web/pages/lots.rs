@@ -68,6 +68,8 @@ struct LotPage {
     /// The viewer's own live maximum, formatted; empty when they have none.
     my_max: String,
     my_max_cents: i64,
+    /// Someone else leads at or above it.
+    my_max_beaten: bool,
     /// Admins get a button to remove each bid (API.md §3a).
     can_remove_bids: bool,
     /// Signed in, and whether they watch this lot (`#watch-button`).
@@ -155,6 +157,12 @@ async fn lot_page(
             .map(|m| settings.currency.format(m))
             .unwrap_or_default(),
         my_max_cents: my_max.map_or(0, |m| m.get()),
+        my_max_beaten: match (user, my_max, lot.current_price()) {
+            (Some(u), Some(max), Some(price)) => {
+                lot.leader().is_some_and(|l| l.id != u.id) && price >= max
+            }
+            _ => false,
+        },
         can_remove_bids: user.is_some_and(|u| u.role == Role::Admin)
             && lot.status() == LotStatus::Open,
         can_watch: user.is_some(),
