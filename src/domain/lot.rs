@@ -828,24 +828,7 @@ impl Lot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn t(secs: i64) -> Time {
-        Utc.timestamp_opt(1_800_000_000 + secs, 0)
-            .single()
-            .unwrap_or_default()
-    }
-
-    fn user(name: &str) -> UserRef {
-        UserRef {
-            id: Uuid::now_v7(),
-            username: name.into(),
-        }
-    }
-
-    fn cents(c: i64) -> Cents {
-        Cents::from_stored(c)
-    }
+    use crate::domain::testing::{cents, t, user};
 
     fn open_lot(start: i64, reserve: Option<i64>, duration: i64) -> Lot {
         let new = NewLot::parse(

@@ -7,6 +7,8 @@ pub mod lot;
 pub mod money;
 pub mod notice;
 pub mod proxy;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod text;
 pub mod user;
 pub mod visibility;

@@ -1,28 +1,13 @@
 //! Every rule of API.md §6 through the lot's own `place_bid`, the example as written, a
 //! property test against a small reference model, and removal as a replay.
 
-use crate::domain::lot::{BidRejected, BidRequest, Change, Lot, NewLot, TakenRequest, Time};
+use crate::domain::lot::{BidRejected, BidRequest, Change, Lot, NewLot, TakenRequest};
 use crate::domain::{Cents, UserRef};
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use proptest::prelude::*;
 use uuid::Uuid;
 
-fn t(secs: i64) -> Time {
-    Utc.timestamp_opt(1_800_000_000 + secs, 0)
-        .single()
-        .unwrap_or_default()
-}
-
-fn user(name: &str) -> UserRef {
-    UserRef {
-        id: Uuid::now_v7(),
-        username: name.into(),
-    }
-}
-
-fn c(cents: i64) -> Cents {
-    Cents::from_stored(cents)
-}
+use crate::domain::testing::{cents as c, t, user};
 
 fn lot(start: i64, reserve: Option<i64>) -> Lot {
     let new = NewLot::parse(
