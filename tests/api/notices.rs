@@ -446,3 +446,112 @@ async fn the_watchlist_follows_watching_and_bidding() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(watchlist(&app, bea.clone()).await, [first]);
 }
+
+#[actix_web::test]
+async fn pages_show_notices_and_the_watchlist_and_the_watch_button_works_without_javascript() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let rex = app.user("rex", "bidder").await;
+    let lot = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    let other = app.open_lot(&seller, &admin, 2_000, None, 7_200).await;
+    bid(&app, &bea, &lot, json!({"amount_cents": 1_000})).await;
+    bid(&app, &rex, &lot, json!({"amount_cents": 1_100})).await;
+
+    // Bea comes back later: the count on every page, the notice and the watchlist on /me.
+    let browser = app.login_browser("bea").await;
+    let (_, home) = app.page(&browser, "/").await;
+    assert!(
+        home.contains("data-role=\"notice-count\" data-count=\"1\""),
+        "the unread count on the front page"
+    );
+    assert!(home.contains("id=\"toasts\""));
+    let (_, me) = app.page(&browser, "/me").await;
+    assert!(me.contains("id=\"notices\""));
+    assert!(
+        me.contains("data-type=\"outbid\""),
+        "the outbid notice is listed"
+    );
+    assert!(
+        me.contains("You were outbid: now €11.00"),
+        "in the site's currency"
+    );
+    assert!(me.contains("id=\"watchlist\""));
+    assert!(
+        me.contains(&format!("data-lot-id=\"{lot}\"")),
+        "bidding watched it"
+    );
+    assert!(!me.contains(&format!("data-lot-id=\"{other}\"")));
+
+    // The watch button: a plain form that redirects back, aria-pressed telling its state.
+    let page = format!("/lots/{other}");
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("id=\"watch-button\" class=\"secondary\" aria-pressed=\"false\""));
+    let res = app
+        .submit(&browser, &page, &format!("{page}/watch"), &[("watch", "1")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("aria-pressed=\"true\""));
+    let (_, me) = app.page(&browser, "/me").await;
+    assert!(me.contains(&format!("data-lot-id=\"{other}\"")));
+    app.submit(&browser, &page, &format!("{page}/watch"), &[("watch", "0")])
+        .await;
+    let (_, me) = app.page(&browser, "/me").await;
+    assert!(!me.contains(&format!("data-lot-id=\"{other}\"")));
+
+    // "Mark all as read" empties the count.
+    let latest = notices(&app, &bea).await["notices"][0]["id"]
+        .as_i64()
+        .expect("id")
+        .to_string();
+    let res = app
+        .submit(
+            &browser,
+            "/me",
+            "/me/notices/read",
+            &[("up_to", latest.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, home) = app.page(&browser, "/").await;
+    assert!(home.contains("data-count=\"0\" hidden"), "nothing unread");
+}
+
+#[actix_web::test]
+async fn the_notice_stream_speaks_ndjson_too() {
+    let app = spawn_app().await;
+    let (admin, seller, bea) = app.cast().await;
+    let rex = app.user("rex", "bidder").await;
+    let lot = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
+    bid(&app, &bea, &lot, json!({"amount_cents": 1_000})).await;
+    let mut stream = app
+        .api
+        .get(app.url("/me/events?after=0"))
+        .bearer_auth(&bea)
+        .header("Accept", "application/x-ndjson")
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(
+        stream
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/x-ndjson")
+    );
+    bid(&app, &rex, &lot, json!({"amount_cents": 1_100})).await;
+    let mut text = String::new();
+    while !text.contains('\n') || !text.contains("outbid") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("in time")
+            .expect("chunk")
+            .expect("open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let line = text.lines().find(|l| !l.is_empty()).expect("a line");
+    let notice: Value = serde_json::from_str(line).expect("one notice per line");
+    assert_eq!(notice["type"], "outbid");
+    assert_eq!(notice["price_cents"], 1_100);
+}
