@@ -17,8 +17,9 @@ use uuid::Uuid;
 const RECENT: usize = 16_384;
 /// How far a watcher may fall behind its channel before it is resynced from the backlog.
 const CHANNEL_DEPTH: usize = 1_024;
-/// A user's notices come a few at a time: a small channel each.
-const USER_CHANNEL_DEPTH: usize = 64;
+/// A user's notices come a few at a time: a small channel each (64 slots cost 3.6 KiB more per
+/// notices stream than 16, BENCHMARKS.md); one that falls behind catches up from the database.
+const USER_CHANNEL_DEPTH: usize = 16;
 /// Database reads for a backlog go in pages of this many events.
 const BACKLOG_PAGE: i64 = 1_000;
 
