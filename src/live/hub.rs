@@ -183,7 +183,10 @@ impl Hub {
         user: Uuid,
         after: i64,
     ) -> Result<(Vec<Arc<LiveEvent>>, i64, bool), sqlx::Error> {
-        let page = self.store.notices_after(user, after, BACKLOG_PAGE).await?;
+        let page = self
+            .store
+            .notices_after(user, after, BACKLOG_PAGE, false)
+            .await?;
         let done = (page.len() as i64) < BACKLOG_PAGE;
         let upto = page.last().map_or(after, |n| n.id);
         let live = page

@@ -56,41 +56,28 @@ impl Store {
         ids.iter().map(|id| super::parse_id(id)).collect()
     }
 
-    /// A user's notices after `after`, oldest first (streams and polls).
+    /// A user's notices after `after`: oldest first for streams and polls, newest first for
+    /// lists.
     pub async fn notices_after(
         &self,
         user: Uuid,
         after: i64,
         limit: i64,
+        newest_first: bool,
     ) -> Result<Vec<NoticeRecord>, sqlx::Error> {
-        let rows: Vec<NoticeRow> = sqlx::query_as(
+        let sql = if newest_first {
             "SELECT id, lot_id, kind, at, data FROM notices
-              WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(user.to_string())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(from_row).collect()
-    }
-
-    /// A user's latest notices, newest first, those after `after` only.
-    pub async fn latest_notices(
-        &self,
-        user: Uuid,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<NoticeRecord>, sqlx::Error> {
-        let rows: Vec<NoticeRow> = sqlx::query_as(
+              WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT ?"
+        } else {
             "SELECT id, lot_id, kind, at, data FROM notices
-              WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(user.to_string())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+              WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+        };
+        let rows: Vec<NoticeRow> = sqlx::query_as(sql)
+            .bind(user.to_string())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(from_row).collect()
     }
 

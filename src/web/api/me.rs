@@ -29,7 +29,7 @@ pub(crate) async fn notices(
     let user = caller.require()?;
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_LIST);
     let after = query.after.unwrap_or(0).max(0);
-    let list = store.latest_notices(user.id, after, limit).await?;
+    let list = store.notices_after(user.id, after, limit, true).await?;
     let unread = store.unread_notices(user.id).await?;
     // Each notice as stored: byte for byte what its stream sent.
     let mut body = String::with_capacity(list.iter().map(|n| n.data.len() + 1).sum::<usize>() + 32);

@@ -346,12 +346,6 @@ fn capitalize_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Deserialize)]
-pub(crate) struct RemoveForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// An admin's button on a history item: the bid's request is taken out and the lot replayed.
 pub(crate) async fn remove_bid(
     req: HttpRequest,
@@ -359,7 +353,7 @@ pub(crate) async fn remove_bid(
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
     path: web::Path<(String, String)>,
-    form: web::Form<RemoveForm>,
+    form: web::Form<super::CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     super::require_role(viewer, |r| r == Role::Admin)?;
     check_csrf(&req, &form.csrf)?;

@@ -1,6 +1,6 @@
 //! A user's own page: their bids, the lots they lead and won, their sessions and tokens.
 
-use super::{Layout, PageError, check_csrf, render, see_other};
+use super::{CsrfForm, Layout, PageError, check_csrf, render, see_other};
 use crate::config::Settings;
 use crate::store::Store;
 use crate::store::tokens::{Credential, TokenKind, credential_id};
@@ -83,7 +83,7 @@ pub(crate) async fn me_page(
     let credentials = credential_views(store.credentials_of(user.id, now).await?, current);
     let read_up_to = store.notices_read_up_to(user.id).await?;
     let notices = store
-        .latest_notices(user.id, 0, 50)
+        .notices_after(user.id, 0, 50, true)
         .await?
         .iter()
         .map(|n| NoticeView::new(n, &settings.currency, read_up_to))
@@ -138,19 +138,13 @@ pub(crate) async fn read_notices(
     Ok(see_other("/me#notices"))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct EndForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Ends one of the user's sessions or tokens; ending this browser's session signs it out.
 pub(crate) async fn end_credential(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
     path: web::Path<String>,
-    form: web::Form<EndForm>,
+    form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     let user = viewer.require()?;
     check_csrf(&req, &form.csrf)?;

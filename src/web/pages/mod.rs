@@ -60,6 +60,13 @@ pub struct NavUser {
     pub can_bid: bool,
 }
 
+/// A form that carries nothing but its CSRF token: a button that does one thing.
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// What every page's frame shows.
 pub struct Layout {
     pub title: String,
