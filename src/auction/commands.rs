@@ -21,6 +21,12 @@ pub enum HouseError {
     Store,
     #[error("this idempotency key was used for a different request")]
     KeyReused,
+    #[error("no such sale")]
+    NoSuchSale,
+    #[error("the sale has started: lots can no longer be added to it")]
+    SaleStarted,
+    #[error(transparent)]
+    Image(#[from] crate::domain::lot::ImageRefused),
 }
 
 /// An accepted request, as committed: the requester's own bid it showed with that bid's event

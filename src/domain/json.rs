@@ -1,5 +1,6 @@
 //! The JSON shapes of API.md §3 and §4: a lot, a bid and an event.
 
+use super::catalogue::ImageRef;
 use super::lot::{AcceptedBid, Lot, Time};
 use serde::Serialize;
 use uuid::Uuid;
@@ -70,6 +71,46 @@ pub struct LotJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub my_max_cents: Option<i64>,
     pub last_event_id: i64,
+    pub category: Option<CategoryJson>,
+    /// The first is the cover.
+    pub images: Vec<ImageJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sale: Option<SaleRefJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_number: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryJson {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SaleRefJson {
+    pub id: Uuid,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageJson {
+    pub id: Uuid,
+    pub url: String,
+    pub thumb_url: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl ImageJson {
+    pub fn new(i: &ImageRef) -> Self {
+        ImageJson {
+            id: i.id,
+            url: i.url(),
+            thumb_url: i.thumb_url(),
+            width: i.width,
+            height: i.height,
+        }
+    }
 }
 
 impl LotJson {
@@ -102,6 +143,16 @@ impl LotJson {
             reject_reason: None,
             my_max_cents: None,
             last_event_id: lot.last_event_id(),
+            category: lot.category().map(|c| CategoryJson {
+                slug: c.slug.clone(),
+                name: c.name.clone(),
+            }),
+            images: lot.images().iter().map(ImageJson::new).collect(),
+            sale: lot.sale().map(|s| SaleRefJson {
+                id: s.id,
+                title: s.title.clone(),
+            }),
+            lot_number: lot.lot_number(),
         }
     }
 

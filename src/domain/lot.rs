@@ -1,6 +1,7 @@
 //! The lot's state machine: approval, bidding with soft close, closing and the winner.
 //! Pure: every rule takes `now` from the caller.
 
+use super::catalogue::{CategoryRef, ImageRef, SaleRef};
 use super::increment::min_next_bid;
 use super::money::{Cents, MAX_CENTS, MAX_PRICE_CENTS, MoneyError};
 use super::proxy::{Maxima, Request, resolve};
@@ -8,6 +9,7 @@ use super::user::UserRef;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub type Time = DateTime<Utc>;
@@ -20,6 +22,8 @@ pub const MAX_DURATION_SECS: i64 = 2_592_000;
 #[serde(rename_all = "lowercase")]
 pub enum LotStatus {
     Pending,
+    /// Approved into a sale that has not started (API.md §8).
+    Scheduled,
     Open,
     Closed,
     Cancelled,
@@ -30,6 +34,7 @@ impl LotStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             LotStatus::Pending => "pending",
+            LotStatus::Scheduled => "scheduled",
             LotStatus::Open => "open",
             LotStatus::Closed => "closed",
             LotStatus::Cancelled => "cancelled",
@@ -48,6 +53,7 @@ impl FromStr for LotStatus {
     fn from_str(s: &str) -> Result<Self, ()> {
         match s {
             "pending" => Ok(LotStatus::Pending),
+            "scheduled" => Ok(LotStatus::Scheduled),
             "open" => Ok(LotStatus::Open),
             "closed" => Ok(LotStatus::Closed),
             "cancelled" => Ok(LotStatus::Cancelled),
@@ -65,6 +71,7 @@ pub struct NewLot {
     starting_price: Cents,
     reserve: Option<Cents>,
     duration_secs: i64,
+    category: Option<CategoryRef>,
 }
 
 /// Which field of an offer is wrong, and why.
@@ -109,6 +116,11 @@ impl NewLot {
 
     pub fn starting_price(&self) -> Cents {
         self.starting_price
+    }
+
+    /// The offer filed under a category (one the caller found in the catalogue).
+    pub fn in_category(self, category: Option<CategoryRef>) -> Self {
+        NewLot { category, ..self }
     }
 
     pub fn parse(
@@ -172,6 +184,7 @@ impl NewLot {
             starting_price,
             reserve,
             duration_secs,
+            category: None,
         })
     }
 }
@@ -208,6 +221,11 @@ pub struct Lot {
     last_event_id: i64,
     /// Its ending-soon notices went out (once per lot, API.md §7).
     ending_soon_sent: bool,
+    category: Option<CategoryRef>,
+    /// The sale it is in, and its number there (1, 2, … in approval order).
+    sale: Option<(SaleRef, i64)>,
+    /// Its photographs in order, the first its cover; shared by the lot's copies.
+    images: Arc<[ImageRef]>,
 }
 
 /// Read access: every field, none writable from outside the lot's rules.
@@ -281,6 +299,18 @@ impl Lot {
     pub fn ending_soon_sent(&self) -> bool {
         self.ending_soon_sent
     }
+    pub fn category(&self) -> Option<&CategoryRef> {
+        self.category.as_ref()
+    }
+    pub fn sale(&self) -> Option<&SaleRef> {
+        self.sale.as_ref().map(|(s, _)| s)
+    }
+    pub fn lot_number(&self) -> Option<i64> {
+        self.sale.as_ref().map(|(_, n)| *n)
+    }
+    pub fn images(&self) -> &[ImageRef] {
+        &self.images
+    }
 }
 
 /// A lot as storage holds it: `Lot::restore` checks it before it becomes a `Lot`.
@@ -307,6 +337,9 @@ pub struct StoredLot {
     pub last_seq: i64,
     pub last_event_id: i64,
     pub ending_soon_sent: bool,
+    pub category: Option<CategoryRef>,
+    pub sale: Option<(SaleRef, i64)>,
+    pub images: Vec<ImageRef>,
 }
 
 impl Lot {
@@ -325,6 +358,10 @@ impl Lot {
                 return fail("an offer that never opened has bids");
             }
             LotStatus::Open if s.ends_at.is_none() => return fail("an open lot has no end"),
+            LotStatus::Scheduled if s.sale.is_none() => return fail("a scheduled lot has no sale"),
+            LotStatus::Scheduled if s.current_price.is_some() => {
+                return fail("a lot that never opened has bids");
+            }
             status if status != LotStatus::Closed && s.winner.is_some() => {
                 return fail("only a closed lot has a winner");
             }
@@ -357,6 +394,9 @@ impl Lot {
             leader_max: s.leader_max,
             maxima: Maxima::default(),
             requests_taken: 0,
+            category: s.category,
+            sale: s.sale,
+            images: s.images.into(),
         })
     }
 
@@ -514,6 +554,8 @@ pub enum StateError {
     NotOpen,
     #[error("no such bid on this lot")]
     NoSuchBid,
+    #[error("only a lot waiting for its sale can be opened by it")]
+    NotScheduled,
 }
 
 impl Lot {
@@ -542,6 +584,9 @@ impl Lot {
             last_seq: 0,
             last_event_id: 0,
             ending_soon_sent: false,
+            category: new.category,
+            sale: None,
+            images: Arc::from(Vec::new()),
         }
     }
 
@@ -824,6 +869,9 @@ impl Lot {
         }])
     }
 }
+
+mod catalogue;
+pub use catalogue::ImageRefused;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Pure rules: money, increments, users and the lot state machine. No I/O, no clock.
 
+pub mod catalogue;
 pub mod idempotency;
 pub mod increment;
 pub mod json;

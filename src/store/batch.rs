@@ -60,7 +60,7 @@ impl BatchWrite {
         let sql = self.next_statement();
         sql.push(
             "INSERT OR ROLLBACK INTO lots (id, seller_id, title, description, status, starting_price_cents,
-                reserve_cents, duration_secs, created_at) VALUES (",
+                reserve_cents, duration_secs, created_at, category) VALUES (",
         );
         let mut row = sql.separated(", ");
         row.push_bind(lot.id().to_string())
@@ -71,7 +71,8 @@ impl BatchWrite {
             .push_bind(lot.starting_price().get())
             .push_bind(lot.reserve().map(|c| c.get()))
             .push_bind(lot.duration_secs())
-            .push_bind(to_millis(lot.created_at()));
+            .push_bind(to_millis(lot.created_at()))
+            .push_bind(lot.category().map(|c| c.slug.clone()));
         sql.push(");\n");
     }
 
@@ -104,6 +105,10 @@ impl BatchWrite {
             .push_bind(lot.last_event_id())
             .push(", ending_soon_sent = ")
             .push_bind(lot.ending_soon_sent())
+            .push(", sale_id = ")
+            .push_bind(lot.sale().map(|s| s.id.to_string()))
+            .push(", lot_number = ")
+            .push_bind(lot.lot_number())
             .push(" WHERE id = ")
             .push_bind(lot.id().to_string())
             .push(";\n");

@@ -1,6 +1,7 @@
 //! Lots and bids: the reads everyone makes, and the writes only the auction house makes.
 
 use super::{Store, from_millis, parse_id};
+use crate::domain::catalogue::{CategoryRef, ImageRef, SaleRef};
 use crate::domain::{Cents, Lot, LotStatus, StoredLot, TakenRequest, Time, UserRef};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -13,11 +14,17 @@ const LOT_SELECT: &str =
     l.status, l.starting_price_cents, l.reserve_cents, l.duration_secs, l.created_at, l.ends_at,
     l.closed_at, l.current_price_cents, l.leader_id, ld.username AS leader_name, l.leader_max_cents,
     l.bid_count, l.winner_id, w.username AS winner_name, l.final_price_cents, l.reject_reason,
-    l.last_seq, l.last_event_id, l.ending_soon_sent
+    l.last_seq, l.last_event_id, l.ending_soon_sent, l.category, c.name AS category_name,
+    l.sale_id, sa.title AS sale_title, l.lot_number,
+    (SELECT json_group_array(json_array(i.id, i.hash, i.width, i.height, i.thumb_hash,
+        i.thumb_width, i.thumb_height))
+       FROM (SELECT * FROM lot_images i WHERE i.lot_id = l.id ORDER BY i.position) i) AS images
   FROM lots l
   JOIN users s ON s.id = l.seller_id
   LEFT JOIN users ld ON ld.id = l.leader_id
-  LEFT JOIN users w ON w.id = l.winner_id";
+  LEFT JOIN users w ON w.id = l.winner_id
+  LEFT JOIN categories c ON c.slug = l.category
+  LEFT JOIN sales sa ON sa.id = l.sale_id";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct LotRow {
@@ -45,6 +52,35 @@ pub(super) struct LotRow {
     last_seq: i64,
     last_event_id: i64,
     ending_soon_sent: bool,
+    category: Option<String>,
+    category_name: Option<String>,
+    sale_id: Option<String>,
+    sale_title: Option<String>,
+    lot_number: Option<i64>,
+    images: String,
+}
+
+/// A lot's images as the select gathers them: one JSON array per image.
+type ImageColumns = (String, String, u32, u32, String, u32, u32);
+
+fn images(json: &str) -> Result<Vec<ImageRef>, sqlx::Error> {
+    let rows: Vec<ImageColumns> = serde_json::from_str(json)
+        .map_err(|e| sqlx::Error::Decode(format!("a lot's images: {e}").into()))?;
+    rows.into_iter()
+        .map(
+            |(id, hash, width, height, thumb_hash, thumb_width, thumb_height)| {
+                Ok(ImageRef {
+                    id: parse_id(&id)?,
+                    hash,
+                    width,
+                    height,
+                    thumb_hash,
+                    thumb_width,
+                    thumb_height,
+                })
+            },
+        )
+        .collect()
 }
 
 fn user_ref(id: Option<String>, name: Option<String>) -> Result<Option<UserRef>, sqlx::Error> {
@@ -91,6 +127,21 @@ impl TryFrom<LotRow> for Lot {
             last_seq: r.last_seq,
             last_event_id: r.last_event_id,
             ending_soon_sent: r.ending_soon_sent,
+            category: r
+                .category
+                .zip(r.category_name)
+                .map(|(slug, name)| CategoryRef { slug, name }),
+            sale: match (r.sale_id, r.sale_title, r.lot_number) {
+                (Some(id), Some(title), Some(n)) => Some((
+                    SaleRef {
+                        id: parse_id(&id)?,
+                        title,
+                    },
+                    n,
+                )),
+                _ => None,
+            },
+            images: images(&r.images)?,
         })
         .map_err(|why| sqlx::Error::Decode(why.into()))
     }

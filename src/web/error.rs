@@ -2,7 +2,7 @@
 
 use crate::auction::HouseError;
 use crate::domain::Currency;
-use crate::domain::lot::{FieldError, StateError};
+use crate::domain::lot::{FieldError, ImageRefused, StateError};
 use crate::domain::{BidRejected, Cents};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -323,6 +323,27 @@ impl From<HouseError> for AppError {
                 message: StateError::NotOpen.to_string(),
             },
             HouseError::State(StateError::NoSuchBid) => AppError::NotFound,
+            HouseError::State(StateError::NotScheduled) => AppError::Conflict {
+                code: "lot_not_scheduled",
+                message: StateError::NotScheduled.to_string(),
+            },
+            HouseError::NoSuchSale => AppError::Field(FieldError::new(
+                "sale_id",
+                "invalid_sale",
+                "there is no such sale",
+            )),
+            HouseError::SaleStarted => AppError::Conflict {
+                code: "sale_started",
+                message: HouseError::SaleStarted.to_string(),
+            },
+            HouseError::Image(e @ ImageRefused::TooMany) => {
+                AppError::Field(FieldError::new("image", "too_many_images", e.to_string()))
+            }
+            HouseError::Image(e @ ImageRefused::NotPending) => AppError::Conflict {
+                code: "lot_not_pending",
+                message: e.to_string(),
+            },
+            HouseError::Image(ImageRefused::NoSuchImage) => AppError::NotFound,
             HouseError::Unavailable => AppError::Unavailable,
             HouseError::KeyReused => key_reused(),
             HouseError::Store => AppError::StorageUnavailable,
