@@ -1129,6 +1129,9 @@ mod tests {
             last_seq: lot.last_seq,
             last_event_id: lot.last_event_id,
             ending_soon_sent: false,
+            category: None,
+            sale: None,
+            images: vec![],
         };
         let back = Lot::restore(stored.clone()).expect("a lot the rules made");
         assert_eq!(back.current_price(), Some(cents(1000)));
