@@ -30,6 +30,56 @@ impl House {
             }
             Command::Change {
                 lot_id,
+                action: Action::ApproveInto { sale },
+                reply,
+            } => {
+                let placed = match self.place_in_sale(batch, sale, now).await {
+                    Ok(placed) => placed,
+                    Err(e) => return refuse_now(reply, e),
+                };
+                let pending = self
+                    .change_lot(batch, lot_id, reply, now, |lot| {
+                        lot.schedule_in(placed.0, placed.1)
+                    })
+                    .await;
+                if matches!(pending, Pending::Answered) {
+                    self.unplace(batch, sale);
+                }
+                pending
+            }
+            Command::Change {
+                lot_id,
+                action: Action::AddImage { image, by_admin },
+                reply,
+            } => {
+                let added = image.clone();
+                let pending = self
+                    .change_lot(batch, lot_id, reply, now, |lot| {
+                        lot.add_image(image, by_admin).map(|()| Vec::new())
+                    })
+                    .await;
+                if !matches!(pending, Pending::Answered) {
+                    batch.catalogue.image_adds.push((lot_id, added));
+                }
+                pending
+            }
+            Command::Change {
+                lot_id,
+                action: Action::RemoveImage { image, by_admin },
+                reply,
+            } => {
+                let pending = self
+                    .change_lot(batch, lot_id, reply, now, |lot| {
+                        lot.remove_image(image, by_admin).map(|()| Vec::new())
+                    })
+                    .await;
+                if !matches!(pending, Pending::Answered) {
+                    batch.catalogue.image_removals.push((lot_id, image));
+                }
+                pending
+            }
+            Command::Change {
+                lot_id,
                 action,
                 reply,
             } => {
@@ -38,8 +88,16 @@ impl House {
                     Action::Reject { reason } => lot.reject(&reason),
                     Action::Close => lot.close(now),
                     Action::Cancel => lot.cancel(now),
+                    // Matched above.
+                    Action::ApproveInto { .. }
+                    | Action::AddImage { .. }
+                    | Action::RemoveImage { .. } => Err(crate::domain::lot::StateError::NotPending),
                 })
                 .await
+            }
+            Command::CreateSale { sale, reply } => self.create_sale(batch, sale, reply),
+            Command::RenameCategory { slug, name, reply } => {
+                self.rename_category(batch, slug, name, reply)
             }
             Command::Bid {
                 lot_id,
@@ -166,6 +224,9 @@ impl House {
         match cmd {
             Command::Create { reply, .. } => refuse_now(reply, HouseError::Store),
             Command::Change { reply, .. } | Command::RemoveBid { reply, .. } => {
+                refuse_now(reply, HouseError::Store)
+            }
+            Command::CreateSale { reply, .. } | Command::RenameCategory { reply, .. } => {
                 refuse_now(reply, HouseError::Store)
             }
             Command::Bid { lot_id, reply, .. } => {

@@ -1,5 +1,6 @@
 //! What the house is asked to do, and what it answers.
 
+use crate::domain::catalogue::{ImageRef, SaleTimes};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::lot::StateError;
 use crate::domain::{AcceptedBid, BidRejected, BidRequest, Lot, NewLot, UserRef};
@@ -44,7 +45,21 @@ pub type Reply<T> = oneshot::Sender<Result<T, HouseError>>;
 
 pub enum Action {
     Approve,
-    Reject { reason: String },
+    /// Approve into a sale that has not started: the lot waits for it (API.md §8).
+    ApproveInto {
+        sale: Uuid,
+    },
+    AddImage {
+        image: ImageRef,
+        by_admin: bool,
+    },
+    RemoveImage {
+        image: Uuid,
+        by_admin: bool,
+    },
+    Reject {
+        reason: String,
+    },
     Close,
     Cancel,
 }
@@ -73,6 +88,27 @@ pub enum Command {
         amount: crate::domain::Cents,
         reply: Reply<Lot>,
     },
+    CreateSale {
+        sale: NewSale,
+        reply: Reply<()>,
+    },
+    /// A category's new name, in the open lots too (its slug stays).
+    RenameCategory {
+        slug: String,
+        name: String,
+        reply: Reply<()>,
+    },
     /// Finish what is queued before it, then stop; answered once stopped.
-    Stop { done: oneshot::Sender<()> },
+    Stop {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A sale an admin creates.
+#[derive(Debug, Clone)]
+pub struct NewSale {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub times: SaleTimes,
 }

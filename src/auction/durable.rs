@@ -31,6 +31,7 @@ const QUEUED_BATCHES: usize = 64;
 pub(super) enum Answer {
     Lot(Reply<Lot>, Result<Lot, HouseError>),
     Bid(Reply<BidReceipt>, Result<BidReceipt, HouseError>),
+    Done(Reply<()>, Result<(), HouseError>),
 }
 
 impl Answer {
@@ -42,6 +43,9 @@ impl Answer {
             Answer::Bid(reply, result) => {
                 let _ = reply.send(result);
             }
+            Answer::Done(reply, result) => {
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -50,6 +54,7 @@ impl Answer {
         match self {
             Answer::Lot(reply, _) => Answer::Lot(reply, Err(HouseError::Store)),
             Answer::Bid(reply, _) => Answer::Bid(reply, Err(HouseError::Store)),
+            Answer::Done(reply, _) => Answer::Done(reply, Err(HouseError::Store)),
         }
         .send();
     }

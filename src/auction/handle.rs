@@ -1,15 +1,16 @@
 //! The handle web handlers use: it asks the house (`house.rs`) and waits for its answer, and
 //! refuses a bid below the minimum itself, without a trip to the house (see `minimums`).
 
-use super::commands::{Action, BidReceipt, Command, HouseError, Reply};
+use super::commands::{Action, BidReceipt, Command, HouseError, NewSale, Reply};
 use super::durable::{CommitHook, Durability};
 use super::health::StorageHealth;
 use super::keys::KeyLedger;
 use super::minimums::{AppliedMinimums, Claim};
 use super::open_lots::OpenLots;
-use super::schedule::Schedule;
+use super::schedule::{Due, Schedule};
 use super::stats::HouseStats;
 use crate::clock::Clock;
+use crate::domain::catalogue::ImageRef;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{BidRejected, BidRequest, Lot, LotStatus, NewLot, UserRef};
 use crate::store::events::{self};
@@ -65,6 +66,11 @@ impl AuctionHouse {
             minimums.raise(lot.id(), lot.min_next_bid());
             lots.insert(lot.id(), lot);
         }
+        let mut sales = HashMap::new();
+        for sale in crate::store::sales::write::unopened(&mut conn).await? {
+            schedule.set(Due::OpenSale(sale.id), Some(sale.times.starts_at));
+            sales.insert(sale.id, sale.into());
+        }
         let next_event_id = events::latest_id(&mut conn).await? + 1;
         let next_notice_id = crate::store::notices::latest_id(&mut conn).await? + 1;
         let (tx, rx) = mpsc::channel(8192);
@@ -101,6 +107,7 @@ impl AuctionHouse {
             stats: stats.clone(),
             keys: KeyLedger::default(),
             health: health.clone(),
+            sales,
         };
         // Overdue lots close (and overdue ending-soon notices go out) before the first request
         // is served.
@@ -155,6 +162,40 @@ impl AuctionHouse {
 
     pub async fn cancel(&self, lot_id: Uuid) -> Result<Lot, HouseError> {
         self.change(lot_id, Action::Cancel).await
+    }
+
+    /// Approves a pending offer into a sale that has not started (API.md §8).
+    pub async fn approve_into(&self, lot_id: Uuid, sale: Uuid) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::ApproveInto { sale }).await
+    }
+
+    pub async fn add_image(
+        &self,
+        lot_id: Uuid,
+        image: ImageRef,
+        by_admin: bool,
+    ) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::AddImage { image, by_admin })
+            .await
+    }
+
+    pub async fn remove_image(
+        &self,
+        lot_id: Uuid,
+        image: Uuid,
+        by_admin: bool,
+    ) -> Result<Lot, HouseError> {
+        self.change(lot_id, Action::RemoveImage { image, by_admin })
+            .await
+    }
+
+    pub async fn create_sale(&self, sale: NewSale) -> Result<(), HouseError> {
+        self.ask(|reply| Command::CreateSale { sale, reply }).await
+    }
+
+    pub async fn rename_category(&self, slug: String, name: String) -> Result<(), HouseError> {
+        self.ask(|reply| Command::RenameCategory { slug, name, reply })
+            .await
     }
 
     /// Takes a bid's request out of an open lot and replays the rest (API.md §3a); `amount` is

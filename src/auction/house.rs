@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use super::handle::with_recent_bids;
 use super::plan::Batch;
+use super::sales::SaleState;
 
 /// Most commands applied in one transaction.
 const MAX_BATCH: usize = 512;
@@ -59,6 +60,8 @@ pub(super) struct House {
     pub(super) stats: Arc<HouseStats>,
     pub(super) keys: KeyLedger,
     pub(super) health: Arc<StorageHealth>,
+    /// Every sale that has not opened yet; authoritative, like `lots`.
+    pub(super) sales: HashMap<Uuid, SaleState>,
 }
 
 /// A lot's watchers, as read for its ending-soon notices.
@@ -85,6 +88,8 @@ pub(super) enum Pending {
     ),
     /// A copy of a keyed bid accepted earlier: answered with the first answer.
     Replay(Reply<BidReceipt>, Uuid, IdempotencyKey),
+    /// A change that answers only that it was made.
+    Done(Reply<()>),
 }
 
 impl Pending {
@@ -96,6 +101,7 @@ impl Pending {
             Pending::Bid(reply, ..) | Pending::Replay(reply, ..) => {
                 Answer::Bid(reply, Err(HouseError::Store)).send()
             }
+            Pending::Done(reply) => Answer::Done(reply, Err(HouseError::Store)).send(),
         }
     }
 }
@@ -127,6 +133,7 @@ impl Open {
     fn has_work(&self) -> bool {
         !self.batch.dirty.is_empty()
             || !self.batch.new_lots.is_empty()
+            || !self.batch.catalogue.is_empty()
             || self.batch.probe
             || self.pending.iter().any(|p| !matches!(p, Pending::Answered))
     }
@@ -278,6 +285,13 @@ impl House {
                         }
                     }
                 }
+                Due::OpenSale(sale) => {
+                    // Its lots are read from the database: every one scheduled is written.
+                    if !self.flush(open).await {
+                        return false;
+                    }
+                    self.open_sale(&mut open.batch, sale, now).await;
+                }
                 Due::EndingSoon(lot_id) => {
                     // Its watchers are read on the pool, never holding up the house: the
                     // notices go out in the round after the read comes back.
@@ -329,7 +343,11 @@ impl House {
             Command::Change { lot_id, .. } | Command::Bid { lot_id, .. } => {
                 !batch.work.contains_key(lot_id) && !self.lots.contains_key(lot_id)
             }
-            Command::RemoveBid { .. } | Command::Create { .. } | Command::Stop { .. } => false,
+            Command::RemoveBid { .. }
+            | Command::Create { .. }
+            | Command::CreateSale { .. }
+            | Command::RenameCategory { .. }
+            | Command::Stop { .. } => false,
         }
     }
 
@@ -392,6 +410,7 @@ impl House {
                     let first = self.keys.replay(user, &key).ok_or(HouseError::Store);
                     answers.push(Answer::Bid(reply, first));
                 }
+                Pending::Done(reply) => answers.push(Answer::Done(reply, Ok(()))),
             }
         }
         self.keys.prune(self.clock.now());
@@ -472,6 +491,17 @@ impl House {
         self.lots.clear();
         self.minimums.clear();
         self.schedule = Schedule::default();
+        self.sales.clear();
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        if let Ok(sales) = crate::store::sales::write::unopened(conn).await {
+            for sale in sales {
+                self.schedule
+                    .set(Due::OpenSale(sale.id), Some(sale.times.starts_at));
+                self.sales.insert(sale.id, sale.into());
+            }
+        }
         let Some(conn) = self.conn.as_mut() else {
             return;
         };

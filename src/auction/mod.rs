@@ -10,10 +10,11 @@ mod keys;
 mod minimums;
 mod open_lots;
 mod plan;
+mod sales;
 mod schedule;
 mod stats;
 
-pub use commands::{BidReceipt, HouseError};
+pub use commands::{BidReceipt, HouseError, NewSale};
 pub use handle::{AuctionHouse, HouseConfig};
 pub use health::StorageHealth;
 pub use open_lots::OpenLots;

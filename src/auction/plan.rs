@@ -1,5 +1,7 @@
 //! Planning a batch: the events its changes become, and the one transaction that writes it.
 
+use super::commands::NewSale;
+use crate::domain::catalogue::ImageRef;
 use crate::domain::json::EventJson;
 use crate::domain::notice::{self, Before, Notice};
 use crate::domain::{Change, Lot, LotStatus, TakenRequest, Time};
@@ -29,6 +31,32 @@ pub(super) struct Batch {
     pub(super) events: Vec<StoredEvent>,
     /// A write of no consequence, to find out whether storage is back.
     pub(super) probe: bool,
+    pub(super) catalogue: CatalogueWrites,
+}
+
+/// The catalogue's changes in a batch: sales, images and category names.
+#[derive(Default)]
+pub(super) struct CatalogueWrites {
+    pub(super) new_sales: Vec<NewSale>,
+    /// Each sale's lot count after the batch.
+    pub(super) sale_counts: HashMap<Uuid, i64>,
+    pub(super) opened_sales: Vec<Uuid>,
+    pub(super) image_adds: Vec<(Uuid, ImageRef)>,
+    /// (lot, image)
+    pub(super) image_removals: Vec<(Uuid, Uuid)>,
+    /// (slug, name)
+    pub(super) renames: Vec<(String, String)>,
+}
+
+impl CatalogueWrites {
+    pub(super) fn is_empty(&self) -> bool {
+        self.new_sales.is_empty()
+            && self.sale_counts.is_empty()
+            && self.opened_sales.is_empty()
+            && self.image_adds.is_empty()
+            && self.image_removals.is_empty()
+            && self.renames.is_empty()
+    }
 }
 
 impl House {
@@ -122,6 +150,13 @@ impl House {
     /// The batch as one transaction; `self.lots` still holds the state before it.
     pub(super) fn batch_write(&self, batch: &Batch) -> BatchWrite {
         let mut write = BatchWrite::default();
+        let c = &batch.catalogue;
+        for sale in &c.new_sales {
+            write.insert_sale(sale, self.clock.now());
+        }
+        for (slug, name) in &c.renames {
+            write.rename_category(slug, name);
+        }
         for id in &batch.new_lots {
             if let Some(lot) = batch.work.get(id) {
                 write.insert_lot(lot);
@@ -138,6 +173,18 @@ impl House {
             }
         }
         write.update_bid_state(&bid_only);
+        for (sale, count) in &c.sale_counts {
+            write.sale_lot_count(*sale, *count);
+        }
+        for sale in &c.opened_sales {
+            write.sale_opened(*sale);
+        }
+        for (lot, image) in &c.image_adds {
+            write.add_image(*lot, image, self.clock.now());
+        }
+        for (lot, image) in &c.image_removals {
+            write.remove_image(*lot, *image);
+        }
         write.insert_requests(&batch.requests);
         for (lot_id, numbers) in &batch.removals {
             write.remove_requests(*lot_id, numbers);

@@ -1,5 +1,5 @@
-//! The house's time-driven work, soonest first: each open lot's end, and the moment its
-//! ending-soon notices go out. One plan, so whatever fell due while the server was down is
+//! The house's time-driven work, soonest first: each open lot's end, the moment its
+//! ending-soon notices go out, and each sale's start. One plan, so whatever fell due while the server was down is
 //! found, and done once, at start.
 
 use crate::domain::{Lot, LotStatus, Time};
@@ -13,6 +13,8 @@ pub enum Due {
     Close(Uuid),
     /// `GAVEL_ENDING_SOON_SECS` before a lot's end: tell its bidders and watchers.
     EndingSoon(Uuid),
+    /// A sale's start: open its lots.
+    OpenSale(Uuid),
 }
 
 #[derive(Default)]

@@ -13,6 +13,7 @@
 use super::events::StoredEvent;
 use super::notices::StoredNotice;
 use super::to_millis;
+use crate::domain::catalogue::ImageRef;
 use crate::domain::{AcceptedBid, Lot, TakenRequest};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -287,6 +288,81 @@ impl BatchWrite {
     }
 
     /// A write that changes nothing anyone reads, to learn whether storage takes writes again.
+    pub fn insert_sale(&mut self, sale: &crate::auction::NewSale, now: crate::domain::Time) {
+        let sql = self.next_statement();
+        sql.push(
+            "INSERT OR ROLLBACK INTO sales (id, title, description, starts_at, first_close_at,
+                stagger_secs, created_at) VALUES (",
+        );
+        sql.separated(", ")
+            .push_bind(sale.id.to_string())
+            .push_bind(sale.title.clone())
+            .push_bind(sale.description.clone())
+            .push_bind(to_millis(sale.times.starts_at))
+            .push_bind(to_millis(sale.times.first_close_at))
+            .push_bind(sale.times.stagger_secs)
+            .push_bind(to_millis(now));
+        sql.push(");\n");
+    }
+
+    pub fn sale_lot_count(&mut self, sale: Uuid, count: i64) {
+        self.next_statement()
+            .push("UPDATE OR ROLLBACK sales SET lot_count = ")
+            .push_bind(count)
+            .push(" WHERE id = ")
+            .push_bind(sale.to_string())
+            .push(";\n");
+    }
+
+    pub fn sale_opened(&mut self, sale: Uuid) {
+        self.next_statement()
+            .push("UPDATE OR ROLLBACK sales SET opened = 1 WHERE id = ")
+            .push_bind(sale.to_string())
+            .push(";\n");
+    }
+
+    pub fn rename_category(&mut self, slug: &str, name: &str) {
+        self.next_statement()
+            .push("UPDATE OR ROLLBACK categories SET name = ")
+            .push_bind(name.to_owned())
+            .push(" WHERE slug = ")
+            .push_bind(slug.to_owned())
+            .push(";\n");
+    }
+
+    /// A photograph at the end of a lot's list; its bytes are already stored.
+    pub fn add_image(&mut self, lot: Uuid, image: &ImageRef, now: crate::domain::Time) {
+        let sql = self.next_statement();
+        sql.push(
+            "INSERT OR ROLLBACK INTO lot_images (id, lot_id, position, hash, width, height,
+                thumb_hash, thumb_width, thumb_height, created_at) VALUES (",
+        );
+        sql.push_bind(image.id.to_string())
+            .push(", ")
+            .push_bind(lot.to_string())
+            .push(", (SELECT COALESCE(MAX(position), 0) + 1 FROM lot_images WHERE lot_id = ")
+            .push_bind(lot.to_string())
+            .push("), ");
+        sql.separated(", ")
+            .push_bind(image.hash.clone())
+            .push_bind(image.width)
+            .push_bind(image.height)
+            .push_bind(image.thumb_hash.clone())
+            .push_bind(image.thumb_width)
+            .push_bind(image.thumb_height)
+            .push_bind(to_millis(now));
+        sql.push(");\n");
+    }
+
+    pub fn remove_image(&mut self, lot: Uuid, image: Uuid) {
+        self.next_statement()
+            .push("DELETE FROM lot_images WHERE id = ")
+            .push_bind(image.to_string())
+            .push(" AND lot_id = ")
+            .push_bind(lot.to_string())
+            .push(";\n");
+    }
+
     pub fn probe(&mut self) {
         let sql = self.next_statement();
         sql.push(

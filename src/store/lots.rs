@@ -27,7 +27,7 @@ const LOT_SELECT: &str =
   LEFT JOIN sales sa ON sa.id = l.sale_id";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct LotRow {
+pub(crate) struct LotRow {
     id: String,
     seller_id: String,
     seller_name: String,
@@ -147,7 +147,7 @@ impl TryFrom<LotRow> for Lot {
     }
 }
 
-pub(super) fn into_lots(rows: Vec<LotRow>) -> Result<Vec<Lot>, sqlx::Error> {
+pub(crate) fn into_lots(rows: Vec<LotRow>) -> Result<Vec<Lot>, sqlx::Error> {
     rows.into_iter().map(Lot::try_from).collect()
 }
 

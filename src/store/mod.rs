@@ -7,6 +7,8 @@ pub mod idempotency;
 mod keys;
 pub mod lots;
 pub mod notices;
+pub mod sales;
+pub mod search;
 pub mod tokens;
 pub mod users;
 

@@ -8,6 +8,7 @@ use crate::domain::json::{BidJson, LotJson, NameJson};
 use crate::domain::visibility;
 use crate::domain::{BidRequest, Cents, Lot, LotStatus, NewLot, Role};
 use crate::store::Store;
+use crate::store::search::{LotPage, LotQuery, Sort};
 use crate::store::users::User;
 use crate::web::auth::ApiCaller;
 use crate::web::bids as bidding;
@@ -50,7 +51,89 @@ fn parse_id(raw: &str) -> Result<Uuid, AppError> {
 
 #[derive(Deserialize)]
 pub(crate) struct ListQuery {
+    q: Option<String>,
+    category: Option<String>,
     status: Option<String>,
+    sort: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+pub const DEFAULT_PER_PAGE: i64 = 24;
+pub const MAX_PER_PAGE: i64 = 100;
+/// Deep pages cost a scan each; nobody reads a thousand pages of lots.
+pub const MAX_PAGE: i64 = 1_000;
+
+/// A search as asked for (API.md §8), checked; the visibility of offers is the caller's.
+pub fn lot_query(
+    q: Option<&str>,
+    category: Option<&str>,
+    status: Option<&str>,
+    sort: Option<&str>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+) -> Result<LotQuery, AppError> {
+    let status: LotStatus = status.unwrap_or("open").parse().map_err(|_| {
+        AppError::field(
+            "status",
+            "invalid_status",
+            "status is one of pending, scheduled, open, closed, cancelled, rejected",
+        )
+    })?;
+    let sort = Sort::parse(sort.unwrap_or("ending")).ok_or_else(|| {
+        AppError::field(
+            "sort",
+            "invalid_sort",
+            "sort is one of ending, newest, price_asc, price_desc, bids",
+        )
+    })?;
+    let page = page.unwrap_or(1);
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(AppError::field(
+            "page",
+            "invalid_page",
+            "page is 1 to 1,000",
+        ));
+    }
+    let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(AppError::field(
+            "per_page",
+            "invalid_per_page",
+            "per_page is 1 to 100",
+        ));
+    }
+    let q = q.unwrap_or_default();
+    if q.chars().count() > 200 {
+        return Err(AppError::field(
+            "q",
+            "invalid_q",
+            "a search is at most 200 characters",
+        ));
+    }
+    Ok(LotQuery {
+        q: q.to_owned(),
+        category: category.filter(|c| !c.is_empty()).map(str::to_owned),
+        status: Some(status),
+        sort,
+        page,
+        per_page,
+        seller: None,
+        sale: None,
+    })
+}
+
+/// Offers that are not public are listed to their seller alone, and all of them to admins;
+/// `None` when the viewer may see none of them.
+pub fn restrict_to_viewer(mut query: LotQuery, user: Option<&User>) -> Option<LotQuery> {
+    if query.status.is_some_and(|s| !s.is_public()) {
+        match user {
+            Some(u) if u.role == Role::Admin => {}
+            Some(u) => query.seller = Some(u.id),
+            None => return None,
+        }
+    }
+    Some(query)
 }
 
 #[tracing::instrument(skip_all)]
@@ -59,26 +142,35 @@ pub(crate) async fn list(
     caller: ApiCaller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let status: LotStatus = query
-        .status
-        .as_deref()
-        .unwrap_or("open")
-        .parse()
-        .map_err(|_| {
-            AppError::field(
-                "status",
-                "invalid_status",
-                "status is one of pending, open, closed, cancelled, rejected",
-            )
-        })?;
+    let asked = lot_query(
+        query.q.as_deref(),
+        query.category.as_deref(),
+        query.status.as_deref(),
+        query.sort.as_deref(),
+        query.page,
+        query.per_page,
+    )?;
+    let (page, per_page) = (asked.page, asked.per_page);
     let user = caller.0;
-    let lots = store.lots_by_status(status, 1000).await?;
-    let lots: Vec<LotJson> = lots
+    let found = match restrict_to_viewer(asked, user.as_ref()) {
+        Some(q) => store.search_lots(&q).await?,
+        None => LotPage {
+            lots: vec![],
+            total: 0,
+        },
+    };
+    let lots: Vec<LotJson> = found
+        .lots
         .iter()
         .filter(|lot| visible(lot, user.as_ref()))
         .map(|lot| lot_json(lot, user.as_ref()))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "lots": lots })))
+    Ok(HttpResponse::Ok().json(json!({
+        "lots": lots,
+        "total": found.total,
+        "page": page,
+        "per_page": per_page,
+    })))
 }
 
 async fn load_visible(store: &Store, id: &str, user: Option<&User>) -> Result<Lot, AppError> {
