@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod images;
 pub mod live;
 pub mod store;
 pub mod web;
@@ -100,6 +101,7 @@ impl Application {
             )),
             aweb::Data::new(web::csrf::CsrfKey(store.site_key("csrf").await?)),
             aweb::Data::new(web::body_deadline::BodyDeadline::new(settings.body_timeout)),
+            aweb::Data::new(images::Images::new(store.clone())),
         );
         let secure = settings.cookies.secure;
         spawn_forgetting_idle_limits(data.4.clone().into_inner());
@@ -123,6 +125,7 @@ impl Application {
                 .app_data(data.4.clone())
                 .app_data(data.5.clone())
                 .app_data(data.6.clone())
+                .app_data(data.7.clone())
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })

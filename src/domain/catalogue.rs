@@ -160,10 +160,10 @@ mod tests {
 
     #[test]
     fn category_names_make_stable_slugs() {
-        let n = CategoryName::parse("  Toys &  Games ").unwrap();
+        let n = CategoryName::parse("  Toys &  Games ").expect("valid");
         assert_eq!(n.as_str(), "Toys & Games");
         assert_eq!(n.slug(), "toys-games");
-        assert_eq!(CategoryName::parse("Möbel").unwrap().slug(), "möbel");
+        assert_eq!(CategoryName::parse("Möbel").expect("valid").slug(), "möbel");
         assert!(CategoryName::parse("&&&").is_err());
         assert!(CategoryName::parse("").is_err());
         assert!(CategoryName::parse(&"x".repeat(61)).is_err());
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn lots_of_a_sale_close_a_stagger_apart() {
-        let times = SaleTimes::parse(t(100), t(200), 60, t(0)).unwrap();
+        let times = SaleTimes::parse(t(100), t(200), 60, t(0)).expect("valid");
         assert_eq!(times.close_of(1), t(200));
         assert_eq!(times.close_of(3), t(320));
         assert!(SaleTimes::parse(t(100), t(100), 60, t(0)).is_err());

@@ -3,7 +3,7 @@
 
 use super::hub::{Filter, Hub, Push, Source};
 use super::limits::Transport;
-use super::stream::{cursor, parse_lot_filter, public_lot};
+use super::stream::{cursor, public_lot};
 use crate::store::Store;
 use crate::web::error::AppError;
 use actix_web::dev::ServiceRequest;
@@ -25,6 +25,7 @@ pub struct PollQuery {
     pub(crate) after: Option<String>,
     pub(crate) timeout: Option<u64>,
     pub(crate) lots: Option<String>,
+    pub(crate) sale: Option<String>,
 }
 
 /// A waiting poll holds its request for up to 55 s, and actix sizes every request's header map
@@ -61,9 +62,11 @@ pub async fn lot_poll(
 pub async fn site_poll(
     req: HttpRequest,
     hub: web::Data<Arc<Hub>>,
+    store: web::Data<crate::store::Store>,
     query: web::Query<PollQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = parse_lot_filter(query.lots.as_deref())?;
+    let filter =
+        super::stream::site_filter(&store, query.lots.as_deref(), query.sale.as_deref()).await?;
     poll(&req, hub.get_ref(), Source::Events(filter), &query).await
 }
 

@@ -23,6 +23,7 @@ const RETRY: &[u8] = b"retry: 2000\n\n";
 pub struct StreamQuery {
     after: Option<String>,
     lots: Option<String>,
+    sale: Option<String>,
 }
 
 fn wants_ndjson(req: &HttpRequest) -> bool {
@@ -68,6 +69,21 @@ pub fn parse_lot_filter(lots: Option<&str>) -> Result<Filter, AppError> {
     }
 }
 
+/// `?sale=ID` follows the sale's lots (those in it when the stream opens); else `?lots=`.
+pub async fn site_filter(
+    store: &Store,
+    lots: Option<&str>,
+    sale: Option<&str>,
+) -> Result<Filter, AppError> {
+    let Some(sale) = sale.filter(|s| !s.trim().is_empty()) else {
+        return parse_lot_filter(lots);
+    };
+    let sale = Uuid::parse_str(sale.trim()).map_err(|_| AppError::NotFound)?;
+    store.sale(sale).await?.ok_or(AppError::NotFound)?;
+    let ids = store.sale_lot_ids(sale).await?;
+    Ok(Filter::Lots(Arc::new(ids.into_iter().collect())))
+}
+
 /// Events exist only for lots that opened: pending and rejected offers have none.
 /// The hub remembers lots it has seen events for, so most attaches skip the database.
 pub async fn public_lot(hub: &Hub, store: &Store, raw: &str) -> Result<Uuid, AppError> {
@@ -105,9 +121,10 @@ pub async fn lot_events(
 pub async fn site_events(
     req: HttpRequest,
     hub: web::Data<Arc<Hub>>,
+    store: web::Data<Store>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = parse_lot_filter(query.lots.as_deref())?;
+    let filter = site_filter(&store, query.lots.as_deref(), query.sale.as_deref()).await?;
     let after = cursor(&req, query.after.as_deref())?;
     open(&req, hub.get_ref().clone(), Source::Events(filter), after).await
 }

@@ -7,7 +7,7 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 /// Every lot column, for queries that add their own joins and filters.
-pub(super) const LOT_SELECT_FROM: &str = LOT_SELECT;
+pub(crate) const LOT_SELECT_FROM: &str = LOT_SELECT;
 
 const LOT_SELECT: &str =
     "SELECT l.id, l.seller_id, s.username AS seller_name, l.title, l.description,

@@ -2,8 +2,10 @@
 
 mod backup;
 pub mod batch;
+pub mod categories;
 pub mod events;
 pub mod idempotency;
+mod images;
 mod keys;
 pub mod lots;
 pub mod notices;

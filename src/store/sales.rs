@@ -104,6 +104,18 @@ impl Store {
         row.map(StoredSale::try_from).transpose()
     }
 
+    /// A sale's lots in lot order.
+    pub async fn lots_of_sale(&self, sale: Uuid) -> Result<Vec<crate::domain::Lot>, sqlx::Error> {
+        let rows: Vec<super::lots::LotRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{} WHERE l.sale_id = ? ORDER BY l.lot_number",
+            super::lots::LOT_SELECT_FROM
+        )))
+        .bind(sale.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        super::lots::into_lots(rows)
+    }
+
     /// The ids of a sale's lots, in lot order: what `/events?sale=` follows.
     pub async fn sale_lot_ids(&self, sale: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
         let ids: Vec<String> =

@@ -19,6 +19,8 @@ pub enum AppError {
     InvalidJson(String),
     InvalidAmount(String),
     TooLarge,
+    /// An upload past the image limit (10 MB).
+    UploadTooLarge,
     /// The body did not arrive within its deadline: 408, and the connection is closed.
     BodyTimeout,
     /// A field that does not meet its rules: 422 with the field's code.
@@ -66,7 +68,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::InvalidJson(_) => "invalid_json",
             AppError::InvalidAmount(_) => "invalid_amount",
-            AppError::TooLarge => "too_large",
+            AppError::TooLarge | AppError::UploadTooLarge => "too_large",
             AppError::BodyTimeout => "request_timeout",
             AppError::Field(f) => f.code,
             AppError::WrongType { code, .. } => code,
@@ -111,6 +113,7 @@ impl AppError {
             AppError::InvalidJson(why) => format!("the request body is not valid JSON: {why}"),
             AppError::InvalidAmount(why) => why.clone(),
             AppError::TooLarge => "the request body is larger than 64 KiB".into(),
+            AppError::UploadTooLarge => "the image is larger than 10 MB".into(),
             AppError::BodyTimeout => "the request body did not arrive in time".into(),
             AppError::Field(f) => f.message.clone(),
             AppError::WrongType { message, .. } => message.clone(),
@@ -191,7 +194,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::InvalidJson(_) | AppError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge | AppError::UploadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Field(_) | AppError::WrongType { .. } | AppError::BidTooLow { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY

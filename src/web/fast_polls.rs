@@ -93,6 +93,8 @@ fn plain_poll(req: &ServiceRequest) -> Option<(Option<Uuid>, PollQuery)> {
         after: None,
         timeout: None,
         lots: None,
+        // `?sale=` reads the database: it takes the routed path.
+        sale: None,
     };
     for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=')?;

@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod fast_polls;
+mod image_files;
 pub mod limits;
 mod metrics;
 pub mod notice_view;
@@ -18,6 +19,7 @@ pub mod pages;
 pub mod routes;
 mod telemetry;
 pub mod tls;
+pub mod uploads;
 pub mod view;
 
 use crate::store::Store;

@@ -1,7 +1,7 @@
 //! Every route of the site in one list, with who may call it. The router is built from these
 //! lists, and the authorization test walks them, so no route exists without its row.
 
-use super::api::{lots as api_lots, me as api_me, users as api_users};
+use super::api::{catalogue as api_catalogue, lots as api_lots, me as api_me, users as api_users};
 use super::error::AppError;
 use super::metrics;
 use super::pages::{accounts, admin, lots, me, sell};
@@ -121,6 +121,12 @@ endpoints! { API, register_api, "/api/v1", std::convert::identity;
     "/me/notices" => { GET api_me::notices: SignedIn },
     "/me/notices/read" => { POST api_me::read: SignedIn },
     "/me/watchlist" => { GET api_me::watchlist: SignedIn },
+    "/categories" => { GET api_catalogue::categories: Anyone, POST api_catalogue::add_category: Admin },
+    "/categories/{slug}" => { PUT api_catalogue::rename_category: Admin },
+    "/lots/{id}/images" => { POST api_catalogue::upload_image: Seller },
+    "/lots/{id}/images/{image_id}" => { DELETE api_catalogue::delete_image: Seller },
+    "/sales" => { GET api_catalogue::sales: Anyone, POST api_catalogue::create_sale: Admin },
+    "/sales/{id}" => { GET api_catalogue::sale: Anyone },
 }
 
 endpoints! { SITE, register_site, "", super::pages::PageError;
@@ -134,6 +140,7 @@ endpoints! { SITE, register_site, "", super::pages::PageError;
     "/me/poll" => { GET poll::notice_poll: SignedIn },
     "/healthz" => { GET super::healthz: Anyone },
     "/static/{name}" => { GET super::assets::serve: Anyone },
+    "/images/{file}" => { GET super::image_files::serve: Anyone },
     "/metrics" => { GET metrics::serve: Anyone },
     "/" => { GET lots::index: Anyone },
     "/lots/{id}" => { GET lots::show: Anyone },

@@ -85,7 +85,7 @@ mod tests {
     use crate::domain::{NewLot, lot::BidRejected, lot::BidRequest};
 
     fn pending() -> Lot {
-        let offer = NewLot::parse("Lamp", "", Ok(cents(1000)), None, 3600).unwrap();
+        let offer = NewLot::parse("Lamp", "", Ok(cents(1000)), None, 3600).expect("valid");
         Lot::new_pending(Uuid::now_v7(), user("sam"), offer, t(0))
     }
 
@@ -129,23 +129,23 @@ mod tests {
     fn sellers_change_images_while_pending_admins_until_the_end() {
         let mut lot = pending();
         for n in 0..12 {
-            lot.add_image(image(n), false).unwrap();
+            lot.add_image(image(n), false).expect("valid");
         }
         assert_eq!(lot.add_image(image(99), true), Err(ImageRefused::TooMany));
         let first = lot.images()[0].id;
-        lot.remove_image(first, false).unwrap();
+        lot.remove_image(first, false).expect("valid");
         assert_eq!(lot.images().len(), 11);
         assert_eq!(
             lot.remove_image(first, false),
             Err(ImageRefused::NoSuchImage)
         );
-        lot.approve(t(0)).unwrap();
+        lot.approve(t(0)).expect("valid");
         assert_eq!(
             lot.add_image(image(50), false),
             Err(ImageRefused::NotPending)
         );
         assert_eq!(lot.add_image(image(50), true), Ok(()));
-        lot.close(t(10)).unwrap();
+        lot.close(t(10)).expect("valid");
         assert_eq!(
             lot.add_image(image(51), true),
             Err(ImageRefused::NotPending)

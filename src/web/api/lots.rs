@@ -207,10 +207,30 @@ pub(crate) struct OfferBody {
     starting_price_cents: Option<i64>,
     reserve_cents: Option<i64>,
     duration_secs: Option<i64>,
+    category: Option<String>,
+}
+
+/// The category an offer names, which must exist.
+pub async fn category_of(
+    store: &Store,
+    slug: Option<&str>,
+) -> Result<Option<crate::domain::catalogue::CategoryRef>, AppError> {
+    let Some(slug) = slug.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    match store.category(slug).await? {
+        Some(c) => Ok(Some(c)),
+        None => Err(AppError::field(
+            "category",
+            "invalid_category",
+            "there is no such category (GET /api/v1/categories lists them)",
+        )),
+    }
 }
 
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
+    store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     Body(body): Body<OfferBody>,
@@ -237,7 +257,8 @@ pub(crate) async fn create(
         body.reserve_cents.map(Cents::new),
         duration,
     )
-    .map_err(AppError::Field)?;
+    .map_err(AppError::Field)?
+    .in_category(category_of(&store, body.category.as_deref()).await?);
     let lot = house.create(user.as_ref(), offer).await?;
     Ok(HttpResponse::Created().json(lot_json(&lot, Some(&user))))
 }
@@ -252,12 +273,30 @@ async fn admin_action(
     Ok(HttpResponse::Ok().json(lot_json(&lot, Some(&user))))
 }
 
+#[derive(Deserialize)]
+pub(crate) struct ApproveBody {
+    sale_id: Option<String>,
+}
+
+/// Approves now, or into a sale that has not started (API.md §8).
 pub(crate) async fn approve(
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     path: web::Path<String>,
+    OptionalBody(body): OptionalBody<ApproveBody>,
 ) -> Result<HttpResponse, AppError> {
-    admin_action(caller, &path, async |id| house.approve(id).await).await
+    let sale =
+        match body.and_then(|b| b.sale_id) {
+            Some(raw) => Some(Uuid::parse_str(raw.trim()).map_err(|_| {
+                AppError::field("sale_id", "invalid_sale", "sale_id is a sale's id")
+            })?),
+            None => None,
+        };
+    admin_action(caller, &path, async |id| match sale {
+        Some(sale) => house.approve_into(id, sale).await,
+        None => house.approve(id).await,
+    })
+    .await
 }
 
 pub(crate) async fn close(

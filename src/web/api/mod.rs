@@ -1,6 +1,7 @@
 //! The JSON API under /api/v1 (API.md §2, §3).
 
 mod body;
+pub(crate) mod catalogue;
 pub mod lots;
 pub(crate) mod me;
 pub(crate) mod users;

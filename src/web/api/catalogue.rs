@@ -1,0 +1,289 @@
+//! The catalogue's API (API.md §8): categories, lot images and sales.
+
+use super::Body;
+use super::lots::{lot_json, visible};
+use crate::auction::{AuctionHouse, NewSale};
+use crate::config::Settings;
+use crate::domain::catalogue::{CategoryName, SaleTimes};
+use crate::domain::json::{ImageJson, rfc3339};
+use crate::domain::{Lot, Role, Time};
+use crate::images::{Images, UploadError};
+use crate::store::Store;
+use crate::store::categories::AddCategoryError;
+use crate::store::sales::StoredSale;
+use crate::store::users::User;
+use crate::web::auth::ApiCaller;
+use crate::web::error::AppError;
+use crate::web::uploads;
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+fn parse_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+pub(crate) async fn categories(store: web::Data<Store>) -> Result<HttpResponse, AppError> {
+    let all = store.categories().await?;
+    let list: Vec<_> = all
+        .iter()
+        .map(|c| json!({ "slug": c.slug, "name": c.name, "open_lots": c.open_lots }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "categories": list })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NameBody {
+    name: Option<String>,
+}
+
+fn category_name(body: &NameBody) -> Result<CategoryName, AppError> {
+    CategoryName::parse(body.name.as_deref().unwrap_or("")).map_err(AppError::Field)
+}
+
+fn exists() -> AppError {
+    AppError::Conflict {
+        code: "category_exists",
+        message: "a category with that name exists".into(),
+    }
+}
+
+pub(crate) async fn add_category(
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    caller: ApiCaller,
+    Body(body): Body<NameBody>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_role(|r| r == Role::Admin)?;
+    let name = category_name(&body)?;
+    match store.add_category(&name, settings.clock.now()).await {
+        Ok(c) => Ok(HttpResponse::Created().json(json!({ "slug": c.slug, "name": c.name }))),
+        Err(AddCategoryError::Exists) => Err(exists()),
+        Err(AddCategoryError::Db(e)) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn rename_category(
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+    Body(body): Body<NameBody>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_role(|r| r == Role::Admin)?;
+    let name = category_name(&body)?;
+    let slug = path.into_inner();
+    store.category(&slug).await?.ok_or(AppError::NotFound)?;
+    if store.category_name_taken(name.as_str(), &slug).await? {
+        return Err(exists());
+    }
+    house
+        .rename_category(slug.clone(), name.as_str().to_owned())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "slug": slug, "name": name.as_str() })))
+}
+
+/// The lot, for a change to its images by this user: invisible is 404, someone else's 403.
+pub(crate) async fn lot_for_images(
+    store: &Store,
+    lot_id: Uuid,
+    user: &User,
+) -> Result<Lot, AppError> {
+    let lot = store.lot(lot_id).await?.ok_or(AppError::NotFound)?;
+    if !visible(&lot, Some(user)) {
+        return Err(AppError::NotFound);
+    }
+    if user.role != Role::Admin && lot.seller().id != user.id {
+        return Err(AppError::Forbidden(
+            "only the lot's seller and admins change its images",
+        ));
+    }
+    Ok(lot)
+}
+
+impl From<UploadError> for AppError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::Image(e) => AppError::field("image", "invalid_image", e.to_string()),
+            UploadError::Busy => AppError::Unavailable,
+            UploadError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
+            UploadError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Checks the upload, stores it, and adds it to the lot: the one path for the API and `/sell`.
+pub async fn add_image(
+    store: &Store,
+    house: &AuctionHouse,
+    images: &Images,
+    lot_id: Uuid,
+    user: &User,
+    bytes: Option<bytes::Bytes>,
+) -> Result<(Lot, crate::domain::catalogue::ImageRef), AppError> {
+    let lot = lot_for_images(store, lot_id, user).await?;
+    if lot.images().len() >= crate::domain::catalogue::MAX_IMAGES {
+        // Refused before the work of decoding; the house checks again.
+        return Err(
+            crate::auction::HouseError::Image(crate::domain::lot::ImageRefused::TooMany).into(),
+        );
+    }
+    let bytes = bytes.ok_or_else(|| {
+        AppError::field(
+            "image",
+            "invalid_image",
+            "send the file in the field `image`",
+        )
+    })?;
+    let image = images.store_upload(bytes).await?;
+    let lot = house
+        .add_image(lot_id, image.clone(), user.role == Role::Admin)
+        .await?;
+    Ok((lot, image))
+}
+
+pub(crate) async fn upload_image(
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    images: web::Data<Images>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(Role::can_sell)?;
+    let lot_id = parse_id(&path)?;
+    // Who may is checked before the body is read.
+    lot_for_images(&store, lot_id, &user).await?;
+    let upload = uploads::read(form).await?;
+    let (_, image) = add_image(&store, &house, &images, lot_id, &user, upload.image).await?;
+    Ok(HttpResponse::Created().json(json!({ "image": ImageJson::new(&image) })))
+}
+
+pub(crate) async fn delete_image(
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    caller: ApiCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let user = caller.require_role(Role::can_sell)?;
+    let (lot_id, image) = (parse_id(&path.0)?, parse_id(&path.1)?);
+    lot_for_images(&store, lot_id, &user).await?;
+    house
+        .remove_image(lot_id, image, user.role == Role::Admin)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn sale_json(s: &StoredSale) -> serde_json::Value {
+    json!({
+        "id": s.id,
+        "title": s.title,
+        "description": s.description,
+        "status": s.status().as_str(),
+        "starts_at": rfc3339(s.times.starts_at),
+        "first_close_at": rfc3339(s.times.first_close_at),
+        "stagger_secs": s.times.stagger_secs,
+        "lot_count": s.lot_count,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SaleBody {
+    title: Option<String>,
+    description: Option<String>,
+    starts_at: Option<String>,
+    first_close_at: Option<String>,
+    stagger_secs: Option<i64>,
+}
+
+fn time_field(raw: Option<&str>, field: &'static str) -> Result<Time, AppError> {
+    raw.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| {
+            AppError::field(
+                field,
+                "invalid_time",
+                format!("{field} must be an RFC 3339 time, e.g. 2026-12-24T18:00:00Z"),
+            )
+        })
+}
+
+/// A sale as an admin describes it, checked.
+pub fn new_sale(
+    title: &str,
+    description: &str,
+    times: Result<SaleTimes, AppError>,
+) -> Result<NewSale, AppError> {
+    let title = title.trim();
+    let n = title.chars().count();
+    if n == 0 || n > 200 || !crate::domain::text::is_clean_line(title) {
+        return Err(AppError::field(
+            "title",
+            "invalid_title",
+            "the title must be 1 to 200 characters on one line",
+        ));
+    }
+    if description.chars().count() > 10_000 || !crate::domain::text::is_clean_lines(description) {
+        return Err(AppError::field(
+            "description",
+            "invalid_description",
+            "the description may be at most 10,000 characters, without control characters",
+        ));
+    }
+    Ok(NewSale {
+        id: Uuid::now_v7(),
+        title: title.to_owned(),
+        description: description.trim().to_owned(),
+        times: times?,
+    })
+}
+
+pub(crate) async fn create_sale(
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    settings: web::Data<Settings>,
+    caller: ApiCaller,
+    Body(body): Body<SaleBody>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_role(|r| r == Role::Admin)?;
+    let times = time_field(body.starts_at.as_deref(), "starts_at").and_then(|start| {
+        let first = time_field(body.first_close_at.as_deref(), "first_close_at")?;
+        let stagger = body.stagger_secs.unwrap_or(60);
+        SaleTimes::parse(start, first, stagger, settings.clock.now()).map_err(AppError::Field)
+    });
+    let sale = new_sale(
+        body.title.as_deref().unwrap_or(""),
+        body.description.as_deref().unwrap_or(""),
+        times,
+    )?;
+    let id = sale.id;
+    house.create_sale(sale).await?;
+    let sale = store.sale(id).await?.ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Created().json(sale_json(&sale)))
+}
+
+pub(crate) async fn sales(store: web::Data<Store>) -> Result<HttpResponse, AppError> {
+    let list: Vec<_> = store.current_sales().await?.iter().map(sale_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "sales": list })))
+}
+
+pub(crate) async fn sale(
+    store: web::Data<Store>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&path)?;
+    let sale = store.sale(id).await?.ok_or(AppError::NotFound)?;
+    let user = caller.0;
+    let lots: Vec<_> = store
+        .lots_of_sale(id)
+        .await?
+        .iter()
+        .map(|l| lot_json(l, user.as_ref()))
+        .collect();
+    let mut json = sale_json(&sale);
+    json["lots"] = json!(lots);
+    Ok(HttpResponse::Ok().json(json))
+}
