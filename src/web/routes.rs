@@ -15,6 +15,8 @@ pub enum Access {
     /// A bidder or seller, on a lot that is not their own.
     Bidder,
     Seller,
+    /// The lot's own seller, or an admin.
+    LotSeller,
     Admin,
 }
 
@@ -123,8 +125,8 @@ endpoints! { API, register_api, "/api/v1", std::convert::identity;
     "/me/watchlist" => { GET api_me::watchlist: SignedIn },
     "/categories" => { GET api_catalogue::categories: Anyone, POST api_catalogue::add_category: Admin },
     "/categories/{slug}" => { PUT api_catalogue::rename_category: Admin },
-    "/lots/{id}/images" => { POST api_catalogue::upload_image: Seller },
-    "/lots/{id}/images/{image_id}" => { DELETE api_catalogue::delete_image: Seller },
+    "/lots/{id}/images" => { POST api_catalogue::upload_image: LotSeller },
+    "/lots/{id}/images/{image_id}" => { DELETE api_catalogue::delete_image: LotSeller },
     "/sales" => { GET api_catalogue::sales: Anyone, POST api_catalogue::create_sale: Admin },
     "/sales/{id}" => { GET api_catalogue::sale: Anyone },
 }

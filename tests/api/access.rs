@@ -34,6 +34,7 @@ fn admitted(access: Access, caller: Caller) -> bool {
         Access::SignedIn => !matches!(caller, Anonymous | Suspended),
         Access::Bidder => matches!(caller, Bidder | OtherSeller),
         Access::Seller => matches!(caller, Seller | OtherSeller | Admin),
+        Access::LotSeller => matches!(caller, Seller | Admin),
         Access::Admin => caller == Admin,
     }
 }
@@ -129,7 +130,10 @@ fn concrete(endpoint: &Endpoint, lot: &str) -> String {
         .replace("{id}", lot)
         .replace("{name}", "gavel.css")
         .replace("{action}", "close")
-        .replace("{bid_id}", "00000000-0000-0000-0000-000000000000");
+        .replace("{bid_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{image_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{slug}", "toys")
+        .replace("{file}", &format!("{}.jpg", "0".repeat(64)));
     if path.ends_with("/poll") {
         format!("{path}?timeout=1")
     } else {
@@ -146,6 +150,7 @@ fn api_body(endpoint: &Endpoint, n: usize) -> Value {
         "/api/v1/lots" => json!({"title": "Clock", "description": "Ticks.",
             "starting_price_cents": 100, "duration_secs": 3600}),
         "/api/v1/lots/{id}/bids" => json!({"amount_cents": 100_000 + n as i64}),
+        "/api/v1/categories" | "/api/v1/categories/{slug}" => json!({"name": format!("Toys {n}")}),
         _ => json!({}),
     }
 }

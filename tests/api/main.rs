@@ -25,6 +25,7 @@ mod notices;
 mod pages;
 mod proxy;
 mod raw_http;
+mod search;
 mod shutdown;
 mod slow_bodies;
 mod sse;
