@@ -56,6 +56,11 @@ pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
         .with_guessed_format()
         .map_err(|e| invalid(&e))?;
     match reader.format() {
+        Some(ImageFormat::Jpeg) if !jpeg_is_whole(bytes) => {
+            return Err(ImageError::Invalid(
+                "the JPEG is cut short (it has no end marker)".into(),
+            ));
+        }
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
         _ => {
             return Err(ImageError::Invalid(
@@ -88,6 +93,20 @@ pub fn from_picture(picture: &DynamicImage) -> Result<Processed, ImageError> {
     let display = encode(picture, DISPLAY_SIDE, DISPLAY_QUALITY)?;
     let thumb = encode(picture, THUMB_SIDE, THUMB_QUALITY)?;
     Ok(Processed { display, thumb })
+}
+
+/// The JPEG decoder fills a cut-off file with grey rather than failing; a whole file has an
+/// end-of-image marker after its first scan. (Inside a scan a 0xFF byte is always followed by
+/// 0x00 or a restart marker, so the pair cannot occur there by chance.)
+fn jpeg_is_whole(bytes: &[u8]) -> bool {
+    let marker = |m: u8| bytes.windows(2).position(|w| w == [0xff, m]);
+    match (
+        marker(0xda),
+        bytes.windows(2).rposition(|w| w == [0xff, 0xd9]),
+    ) {
+        (Some(scan), Some(end)) => end > scan,
+        _ => false,
+    }
 }
 
 fn refused(e: &image::ImageError) -> ImageError {
@@ -129,4 +148,44 @@ fn on_white(picture: &DynamicImage) -> RgbImage {
         let over = |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
         image::Rgb([over(r), over(g), over(b)])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(format: ImageFormat) -> Vec<u8> {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(200, 100, |x, y| {
+            image::Rgb([x as u8, y as u8, 7])
+        }));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).expect("encoded");
+        out.into_inner()
+    }
+
+    #[test]
+    fn whole_files_pass_and_cut_ones_of_every_format_are_refused() {
+        for format in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {
+            let whole = encoded(format);
+            let p = process(&whole).expect("a whole image");
+            assert_eq!(
+                (p.display.width, p.display.height),
+                (200, 100),
+                "{format:?}"
+            );
+            assert!(
+                process(&whole[..whole.len() / 2]).is_err(),
+                "{format:?} cut in half"
+            );
+        }
+    }
+
+    #[test]
+    fn large_pictures_are_scaled_down_never_up() {
+        let big = DynamicImage::ImageRgb8(RgbImage::new(3200, 1600));
+        let p = from_picture(&big).expect("encoded");
+        assert_eq!((p.display.width, p.display.height), (1600, 800));
+        assert_eq!((p.thumb.width, p.thumb.height), (480, 240));
+        assert_ne!(p.display.hash, p.thumb.hash);
+    }
 }

@@ -16,6 +16,7 @@ mod faults;
 mod helpers;
 mod https;
 mod idempotency;
+mod images;
 mod layers;
 mod live;
 mod load;
