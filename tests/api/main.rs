@@ -26,6 +26,7 @@ mod notices;
 mod pages;
 mod proxy;
 mod raw_http;
+mod sales;
 mod search;
 mod shutdown;
 mod slow_bodies;
