@@ -190,6 +190,21 @@
       if (lot.status === "open" && lot.ends_at) cd.setAttribute("data-ends-at", lot.ends_at);
       else { cd.removeAttribute("data-ends-at"); cd.textContent = lot.status; card.classList.add("ended"); }
     }
+    card.setAttribute("data-status", lot.status);
+    if (listRoot.hasAttribute("data-mark-next")) markNext();
+  }
+
+  // A sale's catalogue marks the open lot that closes next.
+  function markNext() {
+    var next = null, soonest = Infinity;
+    listRoot.querySelectorAll('[data-lot-id][data-status="open"] [data-role=countdown][data-ends-at]').forEach(function (cd) {
+      var t = Date.parse(cd.getAttribute("data-ends-at"));
+      if (t < soonest) { soonest = t; next = cd.closest("[data-lot-id]"); }
+    });
+    listRoot.querySelectorAll("[data-lot-id].next").forEach(function (el) {
+      if (el !== next) { el.classList.remove("next"); el.removeAttribute("aria-current"); }
+    });
+    if (next) { next.classList.add("next"); next.setAttribute("aria-current", "step"); }
   }
 
   function apply(ev) {

@@ -4,7 +4,7 @@
 use super::api::{catalogue as api_catalogue, lots as api_lots, me as api_me, users as api_users};
 use super::error::AppError;
 use super::metrics;
-use super::pages::{accounts, admin, lots, me, sell};
+use super::pages::{accounts, admin, lots, me, sales, sell};
 use crate::live::{poll, stream};
 
 /// Who may call an endpoint. Handlers enforce it; the authorization table checks each one.
@@ -146,14 +146,21 @@ endpoints! { SITE, register_site, "", super::pages::PageError;
     "/metrics" => { GET metrics::serve: Anyone },
     "/" => { GET lots::index: Anyone },
     "/lots/{id}" => { GET lots::show: Anyone },
+    "/sales" => { GET sales::sales_page: Anyone },
+    "/sales/{id}" => { GET sales::sale_page: Anyone },
     "/lots/{id}/bid" => { POST lots::bid: Bidder },
     "/lots/{id}/bids/{bid_id}/remove" => { POST lots::remove_bid: Admin },
     "/login" => { GET accounts::login_page: Anyone, POST accounts::login: Anyone },
     "/register" => { GET accounts::register_page: Anyone, POST accounts::register: Anyone },
     "/logout" => { GET accounts::logout_page: Anyone, POST accounts::logout: Anyone },
     "/sell" => { GET sell::sell_page: Seller, POST sell::submit: Seller },
+    "/sell/lots/{id}/images" => { POST sell::add_image: LotSeller },
+    "/sell/lots/{id}/images/{image_id}/remove" => { POST sell::remove_image: LotSeller },
     "/admin" => { GET admin::admin_page: Admin },
     "/admin/lots/{id}/{action}" => { POST admin::act: Admin },
+    "/admin/categories" => { POST admin::add_category: Admin },
+    "/admin/categories/{slug}" => { POST admin::rename_category: Admin },
+    "/admin/sales" => { POST admin::create_sale: Admin },
     "/me" => { GET me::me_page: SignedIn },
     "/me/credentials/{id}/end" => { POST me::end_credential: SignedIn },
     "/me/notices/read" => { POST me::read_notices: SignedIn },

@@ -34,6 +34,22 @@ pub struct LotView {
     pub reject_reason: String,
     pub created_at_text: String,
     pub last_event_id: i64,
+    pub images: Vec<ImageView>,
+    /// (slug, name), empty when the lot has no category.
+    pub category: (String, String),
+    /// (sale id, title, lot number) for a lot in a sale.
+    pub sale: Option<(String, String, i64)>,
+}
+
+pub struct ImageView {
+    pub id: String,
+    pub url: String,
+    pub thumb_url: String,
+    pub width: u32,
+    pub height: u32,
+    pub thumb_width: u32,
+    pub thumb_height: u32,
+    pub alt: String,
 }
 
 /// What a card on the front page shows: a small subset of `LotView`, built for 100s per page.
@@ -47,6 +63,13 @@ pub struct CardView {
     pub bid_count: i64,
     pub ends_at_iso: String,
     pub time_left: String,
+    pub status: &'static str,
+    /// The cover's thumbnail and its size, so the page does not jump as it loads.
+    pub thumb: Option<(String, u32, u32)>,
+    pub category: String,
+    /// "Lot 3 · Winter sale" for a lot in a sale.
+    pub sale_note: String,
+    pub lot_number: i64,
 }
 
 impl CardView {
@@ -62,6 +85,17 @@ impl CardView {
             bid_count: lot.bid_count(),
             ends_at_iso: lot.ends_at().map(rfc3339).unwrap_or_default(),
             time_left: lot.ends_at().map(|e| time_left(e, now)).unwrap_or_default(),
+            status: lot.status().as_str(),
+            thumb: lot
+                .images()
+                .first()
+                .map(|i| (i.thumb_url(), i.thumb_width, i.thumb_height)),
+            category: lot.category().map(|c| c.name.clone()).unwrap_or_default(),
+            sale_note: match (lot.lot_number(), lot.sale()) {
+                (Some(n), Some(s)) => format!("Lot {n} · {}", s.title),
+                _ => String::new(),
+            },
+            lot_number: lot.lot_number().unwrap_or(0),
         }
     }
 }
@@ -154,6 +188,29 @@ impl LotView {
             },
             created_at_text: time_text(lot.created_at()),
             last_event_id: lot.last_event_id(),
+            images: lot
+                .images()
+                .iter()
+                .enumerate()
+                .map(|(n, i)| ImageView {
+                    id: i.id.to_string(),
+                    url: i.url(),
+                    thumb_url: i.thumb_url(),
+                    width: i.width,
+                    height: i.height,
+                    thumb_width: i.thumb_width,
+                    thumb_height: i.thumb_height,
+                    alt: format!("{}, photo {} of {}", lot.title(), n + 1, lot.images().len()),
+                })
+                .collect(),
+            category: lot
+                .category()
+                .map(|c| (c.slug.clone(), c.name.clone()))
+                .unwrap_or_default(),
+            sale: lot
+                .sale()
+                .zip(lot.lot_number())
+                .map(|(s, n)| (s.id.to_string(), s.title.clone(), n)),
         }
     }
 }

@@ -3,8 +3,10 @@
 use super::{Layout, PageError, check_csrf, render, require_role, see_other};
 use crate::auction::AuctionHouse;
 use crate::config::Settings;
+use crate::domain::catalogue::{CategoryName, SaleTimes};
 use crate::domain::{LotStatus, Role};
 use crate::store::Store;
+use crate::store::categories::AddCategoryError;
 use crate::web::api::lots::MAX_REASON_CHARS;
 use crate::web::auth::Viewer;
 use crate::web::error::AppError;
@@ -22,6 +24,9 @@ struct AdminPage {
     pending: Vec<LotView>,
     open: Vec<LotView>,
     closed: Vec<LotView>,
+    categories: Vec<crate::store::categories::CategoryCount>,
+    /// Sales that still take lots: (id, title, starts).
+    upcoming: Vec<(String, String, String)>,
 }
 
 pub(crate) async fn admin_page(
@@ -42,6 +47,17 @@ pub(crate) async fn admin_page(
         pending: view(store.lots_by_status(LotStatus::Pending, 500).await?),
         open: view(store.lots_by_status(LotStatus::Open, 500).await?),
         closed: view(store.lots_by_status(LotStatus::Closed, 100).await?),
+        categories: store.categories().await?,
+        upcoming: store
+            .current_sales()
+            .await?
+            .into_iter()
+            .filter(|s| !s.opened && s.times.starts_at > now)
+            .map(|s| {
+                let starts = crate::web::view::time_text(s.times.starts_at);
+                (s.id.to_string(), s.title, starts)
+            })
+            .collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -51,6 +67,7 @@ pub(crate) struct ActionForm {
     #[serde(default)]
     csrf: String,
     reason: Option<String>,
+    sale_id: Option<String>,
 }
 
 pub(crate) async fn act(
@@ -66,6 +83,14 @@ pub(crate) async fn act(
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let notice = match action.as_str() {
         "approve" => house.approve(id).await.map(|_| "approved")?,
+        "schedule" => {
+            let sale = form
+                .sale_id
+                .as_deref()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| AppError::field("sale_id", "invalid_sale", "pick a sale"))?;
+            house.approve_into(id, sale).await.map(|_| "scheduled")?
+        }
         "reject" => {
             let reason = form.reason.clone().unwrap_or_default();
             if reason.trim().is_empty()
@@ -86,4 +111,118 @@ pub(crate) async fn act(
         _ => return Err(AppError::NotFound.into()),
     };
     Ok(see_other(&format!("/admin?notice={notice}")))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CategoryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub(crate) async fn add_category(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    form: web::Form<CategoryForm>,
+) -> Result<HttpResponse, PageError> {
+    require_role(viewer, |r| r == Role::Admin)?;
+    check_csrf(&req, &form.csrf)?;
+    let name = CategoryName::parse(&form.name).map_err(AppError::Field)?;
+    match store.add_category(&name, settings.clock.now()).await {
+        Ok(_) => Ok(see_other("/admin?notice=category#categories")),
+        Err(AddCategoryError::Exists) => Err(AppError::Conflict {
+            code: "category_exists",
+            message: "a category with that name exists".into(),
+        }
+        .into()),
+        Err(AddCategoryError::Db(e)) => Err(AppError::from(e).into()),
+    }
+}
+
+pub(crate) async fn rename_category(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    path: web::Path<String>,
+    form: web::Form<CategoryForm>,
+) -> Result<HttpResponse, PageError> {
+    require_role(viewer, |r| r == Role::Admin)?;
+    check_csrf(&req, &form.csrf)?;
+    let name = CategoryName::parse(&form.name).map_err(AppError::Field)?;
+    let slug = path.into_inner();
+    store.category(&slug).await?.ok_or(AppError::NotFound)?;
+    if store.category_name_taken(name.as_str(), &slug).await? {
+        return Err(AppError::Conflict {
+            code: "category_exists",
+            message: "a category with that name exists".into(),
+        }
+        .into());
+    }
+    house
+        .rename_category(slug, name.as_str().to_owned())
+        .await?;
+    Ok(see_other("/admin?notice=category#categories"))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SaleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// `datetime-local` values, in the zone `tz_offset_mins` names (UTC without it).
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    first_close_at: String,
+    #[serde(default)]
+    stagger_secs: i64,
+    /// As JavaScript's `getTimezoneOffset()`: minutes to add to local time to get UTC.
+    #[serde(default)]
+    tz_offset_mins: i64,
+}
+
+/// A `datetime-local` value (`2026-12-24T18:00`, seconds optional) in the browser's zone.
+fn local_time(
+    raw: &str,
+    offset_mins: i64,
+    field: &'static str,
+) -> Result<crate::domain::Time, AppError> {
+    let parsed = chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| AppError::field(field, "invalid_time", "enter a date and time"))?;
+    if offset_mins.abs() > 18 * 60 {
+        return Err(AppError::field(
+            field,
+            "invalid_time",
+            "that time zone does not exist",
+        ));
+    }
+    Ok(parsed.and_utc() + chrono::Duration::minutes(offset_mins))
+}
+
+pub(crate) async fn create_sale(
+    req: HttpRequest,
+    viewer: Viewer,
+    house: web::Data<AuctionHouse>,
+    settings: web::Data<Settings>,
+    form: web::Form<SaleForm>,
+) -> Result<HttpResponse, PageError> {
+    require_role(viewer, |r| r == Role::Admin)?;
+    check_csrf(&req, &form.csrf)?;
+    let times = local_time(&form.starts_at, form.tz_offset_mins, "starts_at").and_then(|start| {
+        let first = local_time(&form.first_close_at, form.tz_offset_mins, "first_close_at")?;
+        SaleTimes::parse(start, first, form.stagger_secs, settings.clock.now())
+            .map_err(AppError::Field)
+    });
+    let sale = crate::web::api::catalogue::new_sale(&form.title, &form.description, times)?;
+    let id = sale.id;
+    house.create_sale(sale).await?;
+    Ok(see_other(&format!("/sales/{id}?notice=sale")))
 }

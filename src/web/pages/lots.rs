@@ -31,6 +31,66 @@ struct IndexPage {
     lots: Vec<CardView>,
     /// The site's latest event id, read before the lots: the list's live stream resumes here.
     cursor: i64,
+    q: String,
+    category: String,
+    sort: &'static str,
+    status: &'static str,
+    categories: Vec<crate::store::categories::CategoryCount>,
+    sorts: [(&'static str, &'static str); 5],
+    statuses: [(&'static str, &'static str); 3],
+    /// "Showing 25–48 of 120"
+    range: String,
+    prev_url: String,
+    next_url: String,
+    heading: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct IndexQuery {
+    q: Option<String>,
+    category: Option<String>,
+    sort: Option<String>,
+    status: Option<String>,
+    page: Option<i64>,
+}
+
+const SORTS: [(&str, &str); 5] = [
+    ("ending", "Ending soonest"),
+    ("newest", "Newly listed"),
+    ("price_asc", "Price: low to high"),
+    ("price_desc", "Price: high to low"),
+    ("bids", "Most bids"),
+];
+/// The states a visitor may browse.
+const STATUSES: [(&str, &str); 3] = [
+    ("open", "Live now"),
+    ("scheduled", "Coming up"),
+    ("closed", "Ended"),
+];
+
+/// The link to the same search on another page (or with another filter), only non-default
+/// parts spelled out.
+fn search_url(q: &str, category: &str, sort: &str, status: &str, page: i64) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if !q.is_empty() {
+        pairs.push(("q", q.to_owned()));
+    }
+    if !category.is_empty() {
+        pairs.push(("category", category.to_owned()));
+    }
+    if sort != "ending" {
+        pairs.push(("sort", sort.to_owned()));
+    }
+    if status != "open" {
+        pairs.push(("status", status.to_owned()));
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    match serde_urlencoded::to_string(&pairs) {
+        Ok(query) if !query.is_empty() => format!("/?{query}"),
+        _ => "/".to_owned(),
+    }
 }
 
 pub(crate) async fn index(
@@ -38,20 +98,90 @@ pub(crate) async fn index(
     viewer: Viewer,
     settings: web::Data<Settings>,
     hub: web::Data<Arc<Hub>>,
-    house: web::Data<AuctionHouse>,
+    store: web::Data<Store>,
+    query: web::Query<IndexQuery>,
 ) -> Result<HttpResponse, PageError> {
     let now = settings.clock.now();
+    let status = query.status.as_deref().unwrap_or("open");
+    let status = STATUSES
+        .iter()
+        .map(|(s, _)| *s)
+        .find(|s| *s == status)
+        .ok_or_else(|| {
+            AppError::field(
+                "status",
+                "invalid_status",
+                "status is open, scheduled or closed",
+            )
+        })?;
+    let asked = crate::web::api::lots::lot_query(
+        query.q.as_deref(),
+        query.category.as_deref(),
+        Some(status),
+        query.sort.as_deref(),
+        query.page,
+        None,
+    )?;
+    // The cursor first: whatever the database shows after it, the live stream brings.
     let cursor = hub.latest_id();
-    let lots = house.open_lots().list();
-    let page = IndexPage {
-        cursor,
-        layout: Layout::new(&req, viewer.0.as_ref(), "Live lots"),
-        lots: lots
-            .iter()
-            .map(|l| CardView::new(&l.lot, &settings.currency, now))
-            .collect(),
+    let found = store.search_lots(&asked).await?;
+    let categories = store.categories().await?;
+    let (q, category, sort, page) = (
+        asked.q.trim().to_owned(),
+        asked.category.clone().unwrap_or_default(),
+        asked.sort.as_str(),
+        asked.page,
+    );
+    let per_page = asked.per_page;
+    let shown = found.lots.len() as i64;
+    let first = (page - 1) * per_page + 1;
+    let category_name = categories
+        .iter()
+        .find(|c| c.slug == category)
+        .map(|c| c.name.clone());
+    let heading = match (&category_name, q.is_empty()) {
+        (Some(name), true) => name.clone(),
+        (Some(name), false) => format!("“{q}” in {name}"),
+        (None, false) => format!("Results for “{q}”"),
+        (None, true) => match status {
+            "scheduled" => "Coming up".to_owned(),
+            "closed" => "Ended lots".to_owned(),
+            _ => "Live auctions".to_owned(),
+        },
     };
-    Ok(render(StatusCode::OK, &page))
+    let page_view = IndexPage {
+        cursor,
+        layout: Layout::new(&req, viewer.0.as_ref(), heading.clone()),
+        lots: found
+            .lots
+            .iter()
+            .map(|l| CardView::new(l, &settings.currency, now))
+            .collect(),
+        range: if shown == 0 {
+            String::new()
+        } else {
+            format!("Showing {}–{} of {}", first, first + shown - 1, found.total)
+        },
+        prev_url: if page > 1 {
+            search_url(&q, &category, sort, status, page - 1)
+        } else {
+            String::new()
+        },
+        next_url: if page * per_page < found.total {
+            search_url(&q, &category, sort, status, page + 1)
+        } else {
+            String::new()
+        },
+        q,
+        category,
+        sort,
+        status,
+        categories,
+        sorts: SORTS,
+        statuses: STATUSES,
+        heading,
+    };
+    Ok(render(StatusCode::OK, &page_view))
 }
 
 #[derive(Template)]

@@ -4,6 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod admin;
 pub(crate) mod lots;
 pub(crate) mod me;
+pub(crate) mod sales;
 pub(crate) mod sell;
 
 use super::auth::Viewer;
@@ -128,7 +129,12 @@ fn notice(req: &HttpRequest) -> String {
         "bid_removed" => "Bid removed: the lot is recomputed from the other bids.",
         "watching" => "Added to your watchlist: you will hear when it ends soon.",
         "unwatched" => "Removed from your watchlist.",
-        "offer" => "Offer submitted. An admin will review it shortly.",
+        "offer" => "Offer submitted. Add photographs while an admin reviews it.",
+        "image" => "Photograph added.",
+        "image_removed" => "Photograph removed.",
+        "category" => "Category saved.",
+        "sale" => "Sale created: approve offers into it until it starts.",
+        "scheduled" => "Lot approved into the sale: it opens when the sale starts.",
         "registered" => "Welcome to Gavel! Your account is ready.",
         "welcome" => "You are logged in.",
         "bye" => "You are logged out.",
@@ -151,7 +157,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
             .insert_header(("X-Content-Type-Options", "nosniff"))
             .insert_header((
                 "Content-Security-Policy",
-                "default-src 'self'; frame-ancestors 'none'",
+                "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'",
             ))
             .body(html),
         Err(e) => {

@@ -8,6 +8,7 @@ use crate::domain::{Cents, NewLot, Role};
 use crate::store::Store;
 use crate::store::users::User;
 use crate::web::auth::Viewer;
+use crate::web::error::AppError;
 use crate::web::view::LotView;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -39,6 +40,8 @@ pub(crate) struct OfferForm {
     reserve: String,
     #[serde(default)]
     duration_secs: i64,
+    #[serde(default)]
+    category: String,
 }
 
 #[derive(Template)]
@@ -49,6 +52,8 @@ struct SellPage {
     form: OfferForm,
     error: String,
     durations: Vec<(i64, &'static str)>,
+    categories: Vec<crate::store::categories::CategoryCount>,
+    max_images: usize,
 }
 
 async fn page(
@@ -71,6 +76,8 @@ async fn page(
         form,
         error,
         durations: DURATIONS.to_vec(),
+        categories: store.categories().await?,
+        max_images: crate::domain::catalogue::MAX_IMAGES,
     };
     Ok(render(status, &page))
 }
@@ -116,13 +123,22 @@ pub(crate) async fn submit(
         .into_iter()
         .flatten()
         .any(|a| matches!(a, Err(MoneyError::Malformed | MoneyError::Ambiguous)));
+    let category = crate::web::api::lots::category_of(&store, Some(&form.category)).await;
     let offer = NewLot::parse(
         &form.title,
         &form.description,
         starting,
         reserve,
         form.duration_secs,
-    );
+    )
+    .and_then(|offer| match category {
+        Ok(c) => Ok(offer.in_category(c)),
+        Err(_) => Err(crate::domain::lot::FieldError::new(
+            "category",
+            "invalid_category",
+            "pick a category from the list",
+        )),
+    });
     match offer {
         Ok(offer) => {
             house.create(user.as_ref(), offer).await?;
@@ -146,4 +162,65 @@ pub(crate) async fn submit(
             .await
         }
     }
+}
+
+/// The page's script asks for JSON, so it can show progress and the reason for a refusal in
+/// place; a plain form gets a redirect or the error page.
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"))
+}
+
+/// A photograph for a pending offer, from the form on `/sell` (multipart, works without
+/// JavaScript).
+pub(crate) async fn add_image(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    images: web::Data<crate::images::Images>,
+    path: web::Path<String>,
+    form: actix_multipart::Multipart,
+) -> Result<HttpResponse, actix_web::Error> {
+    let json = wants_json(&req);
+    let done = async {
+        let user = require_role(viewer, Role::can_sell).map_err(|e| e.0)?;
+        let lot_id = uuid::Uuid::parse_str(&path).map_err(|_| AppError::NotFound)?;
+        crate::web::api::catalogue::lot_for_images(&store, lot_id, &user).await?;
+        let upload = crate::web::uploads::read(form).await?;
+        check_csrf(&req, upload.fields.get("csrf").map_or("", String::as_str)).map_err(|e| e.0)?;
+        crate::web::api::catalogue::add_image(&store, &house, &images, lot_id, &user, upload.image)
+            .await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match (done, json) {
+        (Ok(()), true) => {
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "location": "/sell?notice=image" })))
+        }
+        (Ok(()), false) => Ok(see_other("/sell?notice=image")),
+        (Err(e), true) => Err(e.into()),
+        (Err(e), false) => Err(PageError(e).into()),
+    }
+}
+
+pub(crate) async fn remove_image(
+    req: HttpRequest,
+    viewer: Viewer,
+    store: web::Data<Store>,
+    house: web::Data<AuctionHouse>,
+    path: web::Path<(String, String)>,
+    form: web::Form<super::CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = require_role(viewer, Role::can_sell)?;
+    check_csrf(&req, &form.csrf)?;
+    let parse = |raw: &str| uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound);
+    let (lot_id, image) = (parse(&path.0)?, parse(&path.1)?);
+    crate::web::api::catalogue::lot_for_images(&store, lot_id, &user).await?;
+    house
+        .remove_image(lot_id, image, user.role == Role::Admin)
+        .await?;
+    Ok(see_other("/sell?notice=image_removed"))
 }
