@@ -1,9 +1,11 @@
 //! `--demo`: sample people and lots in an empty database, and a bot that bids now and then,
 //! so a newcomer sees an auction moving at once.
 
-use crate::auction::AuctionHouse;
+use crate::auction::{AuctionHouse, NewSale};
 use crate::config::Settings;
+use crate::domain::catalogue::{CategoryName, SaleTimes};
 use crate::domain::{BidRequest, Cents, LotStatus, NewLot, Password, Role, UserRef, Username};
+use crate::images::Images;
 use crate::store::Store;
 use std::time::Duration;
 
@@ -16,6 +18,82 @@ const PEOPLE: [(&str, Role); 6] = [
     ("bea", Role::Bidder),
     ("bruno", Role::Bidder),
     ("bodil", Role::Bidder),
+];
+
+const CATEGORIES: [&str; 6] = [
+    "Clocks & Watches",
+    "Furniture",
+    "Books",
+    "Kitchen",
+    "Art & Prints",
+    "Sport & Leisure",
+];
+
+/// The demo's sale opens this long after launch, its first lot closes this long after it
+/// opens, and the others follow a minute apart.
+const SALE_OPENS_IN_SECS: i64 = 180;
+const SALE_FIRST_CLOSE_AFTER_SECS: i64 = 300;
+const SALE_STAGGER_SECS: i64 = 60;
+
+/// The sale's lots: (title, description, starting price in cents, category).
+const SALE_LOTS: [(&str, &str, i64, usize); 12] = [
+    (
+        "Carriage clock",
+        "Brass and glass, eight-day movement, running.",
+        8_000,
+        0,
+    ),
+    (
+        "Pocket watch, silver",
+        "Open face, engraved case, 1910s.",
+        6_500,
+        0,
+    ),
+    (
+        "Bentwood rocking chair",
+        "Cane seat, sound frame.",
+        9_000,
+        1,
+    ),
+    ("Oak writing desk", "Three drawers, leather top.", 22_000, 1),
+    (
+        "Atlas of the world, 1952",
+        "Folio, colour plates, spine repaired.",
+        4_000,
+        2,
+    ),
+    (
+        "Poetry collection, signed",
+        "First edition, signed by the author.",
+        7_500,
+        2,
+    ),
+    (
+        "Copper saucepan set",
+        "Three pans, tin-lined, with lids.",
+        5_500,
+        3,
+    ),
+    ("Enamel coffee pot", "Blue and white, no chips.", 1_800, 3),
+    (
+        "Still life in oils",
+        "Fruit and a jug, framed, 50 × 40 cm.",
+        15_000,
+        4,
+    ),
+    (
+        "Linocut harbour scene",
+        "Signed and numbered, 12 of 50.",
+        3_500,
+        4,
+    ),
+    ("Wooden tennis racket", "1960s, with press.", 2_200, 5),
+    (
+        "Fly-fishing reel",
+        "Brass, smooth drag, in its box.",
+        4_800,
+        5,
+    ),
 ];
 
 /// (title, description, starting price in cents, reserve, minutes to run)
@@ -122,6 +200,14 @@ async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyho
             sellers.push(user.as_ref());
         }
     }
+    let mut categories = Vec::new();
+    for name in CATEGORIES {
+        let name = CategoryName::parse(name).map_err(|e| anyhow::anyhow!(e.message))?;
+        categories.push(store.add_category(&name, now).await?);
+    }
+    let images = Images::new(store.clone());
+    // The open lots' categories, in the order of `LOTS`.
+    let filed = [0, 1, 2, 3, 5, 4, 5, 3];
     for (i, (title, description, start, reserve, minutes)) in LOTS.into_iter().enumerate() {
         let offer = NewLot::parse(
             title,
@@ -130,14 +216,56 @@ async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyho
             reserve.map(Cents::new),
             minutes * 60,
         )
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::anyhow!(e.message))?
+        .in_category(categories.get(filed[i]).cloned());
         let seller = sellers[i % sellers.len()].clone();
         let lot = house.create(seller, offer).await?;
+        add_pictures(&images, house, lot.id(), i as u32 * 10, 2).await?;
         house.approve(lot.id()).await?;
+    }
+    let starts = now + chrono::Duration::seconds(SALE_OPENS_IN_SECS);
+    let times = SaleTimes {
+        starts_at: starts,
+        first_close_at: starts + chrono::Duration::seconds(SALE_FIRST_CLOSE_AFTER_SECS),
+        stagger_secs: SALE_STAGGER_SECS,
+    };
+    let sale = NewSale {
+        id: uuid::Uuid::now_v7(),
+        title: "Evening sale: objects of the house".into(),
+        description: "Twelve lots opening together and closing a minute apart.".into(),
+        times,
+    };
+    let sale_id = sale.id;
+    house.create_sale(sale).await?;
+    for (i, (title, description, start, category)) in SALE_LOTS.into_iter().enumerate() {
+        let offer = NewLot::parse(title, description, Cents::new(start), None, 3600)
+            .map_err(|e| anyhow::anyhow!(e.message))?
+            .in_category(categories.get(category).cloned());
+        let seller = sellers[i % sellers.len()].clone();
+        let lot = house.create(seller, offer).await?;
+        add_pictures(&images, house, lot.id(), 500 + i as u32 * 10, 1 + i % 3).await?;
+        house.approve_into(lot.id(), sale_id).await?;
     }
     tracing::info!(
         "demo data created: log in as admin, sam, sofia, bea, bruno or bodil with password {DEMO_PASSWORD}"
     );
+    Ok(())
+}
+
+/// Draws `count` pictures (seeded from `seed`) and adds them to a pending lot.
+async fn add_pictures(
+    images: &Images,
+    house: &AuctionHouse,
+    lot: uuid::Uuid,
+    seed: u32,
+    count: usize,
+) -> anyhow::Result<()> {
+    for n in 0..count as u32 {
+        let drawn = tokio::task::spawn_blocking(move || crate::images::draw::still_life(seed + n))
+            .await??;
+        let image = images.save(drawn).await?;
+        house.add_image(lot, image, true).await?;
+    }
     Ok(())
 }
 

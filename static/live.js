@@ -211,8 +211,9 @@
     if (!ev || ev.id <= cursor) return;
     cursor = ev.id;
     var at = Date.parse(ev.at);
-    if (!isNaN(at) && (ev.type === "bid" || ev.type === "extended")) {
-      // An event just committed: its time is (about) the server's now.
+    if (!isNaN(at)) {
+      // An event just committed (a bid, an opening, a closing on time): its time is (about)
+      // the server's now.
       window.gavelClockSkew = at - Date.now();
     }
     if (lotRoot) {

@@ -7,6 +7,7 @@ mod backup;
 mod bad_input;
 mod bidding;
 mod browser;
+mod browser_catalogue;
 mod browser_notices;
 mod closing;
 mod concurrency;
