@@ -115,10 +115,36 @@ async fn every_get_route_answers_head_and_every_route_answers_options() {
     let app = spawn_app().await;
     let (admin, seller, _) = app.cast().await;
     let lot = app.open_lot(&seller, &admin, 1000, None, 3600).await;
+    // A sale and a stored image, so their GET routes have something to answer with.
+    let starts = chrono::Utc::now() + chrono::Duration::hours(1);
+    let sale: serde_json::Value = app
+        .post_json(
+            "/api/v1/sales",
+            Some(&admin),
+            serde_json::json!({"title": "S", "starts_at": starts.to_rfc3339(),
+                "first_close_at": (starts + chrono::Duration::hours(1)).to_rfc3339()}),
+        )
+        .await
+        .json()
+        .await
+        .expect("sale");
+    let sale = sale["id"].as_str().expect("id").to_owned();
+    let image = gavel::images::draw::still_life(1).expect("drawn");
+    app.store
+        .put_image_blob(&image.thumb.hash, &image.thumb.bytes)
+        .await
+        .expect("stored");
+    let file = format!("{}.jpg", image.thumb.hash);
     let concrete = |path: &str| {
-        path.replace("{id}", &lot)
+        let id = if path.contains("/sales/") {
+            &sale
+        } else {
+            &lot
+        };
+        path.replace("{id}", id)
             .replace("{name}", "gavel.css")
             .replace("{action}", "approve")
+            .replace("{file}", &file)
     };
     let mut heads = 0;
     for endpoint in all() {
