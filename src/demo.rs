@@ -20,13 +20,14 @@ const PEOPLE: [(&str, Role); 6] = [
     ("bodil", Role::Bidder),
 ];
 
-const CATEGORIES: [&str; 6] = [
+const CATEGORIES: [&str; 7] = [
     "Clocks & Watches",
     "Furniture",
     "Books",
     "Kitchen",
     "Art & Prints",
     "Sport & Leisure",
+    "Electronics",
 ];
 
 /// The demo's sale opens this long after launch, its first lot closes this long after it
@@ -207,7 +208,7 @@ async fn seed(store: &Store, house: &AuctionHouse, settings: &Settings) -> anyho
     }
     let images = Images::new(store.clone());
     // The open lots' categories, in the order of `LOTS`.
-    let filed = [0, 1, 2, 3, 5, 4, 5, 3];
+    let filed = [0, 1, 2, 3, 5, 4, 6, 3];
     for (i, (title, description, start, reserve, minutes)) in LOTS.into_iter().enumerate() {
         let offer = NewLot::parse(
             title,

@@ -218,6 +218,11 @@
     }
     if (lotRoot) {
       if (ev.lot_id !== lotId) return;
+      if (ev.type === "opened" && lotRoot.getAttribute("data-status") === "scheduled") {
+        // Its sale started: the page as rendered now has the bid form and the countdown.
+        location.reload();
+        return;
+      }
       if (ev.bid) addBid(ev.bid);
       showLot(ev.lot);
       if (ev.type === "bid_removed") reloadHistory();
