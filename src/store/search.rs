@@ -46,9 +46,9 @@ impl Sort {
 
     fn order_by(self, status: LotStatus) -> &'static str {
         match (self, status) {
-            (Sort::Ending, LotStatus::Open | LotStatus::Scheduled) => {
-                " ORDER BY l.ends_at IS NULL, l.ends_at, l.lot_number, l.id"
-            }
+            // Both follow an index (lots_status_ends, lots_category): a page stops at its end.
+            (Sort::Ending, LotStatus::Open) => " ORDER BY l.ends_at, l.id",
+            (Sort::Ending, LotStatus::Scheduled) => " ORDER BY l.sale_id, l.lot_number, l.id",
             (Sort::Ending, LotStatus::Pending | LotStatus::Rejected) => {
                 " ORDER BY l.created_at DESC, l.id DESC"
             }
@@ -109,22 +109,42 @@ pub fn match_expression(typed: &str) -> Option<String> {
     Some(expr)
 }
 
+/// A category as the index holds it: `c` and the slug's bytes in hex, one token.
+fn category_token(slug: &str) -> String {
+    format!("c{}", hex::encode(slug.as_bytes()))
+}
+
 impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn search_lots(&self, query: &LotQuery) -> Result<LotPage, sqlx::Error> {
         let status = query.status.unwrap_or(LotStatus::Open);
-        let words = match_expression(&query.q);
+        // Words and a category meet inside the index (see migration 9).
+        let words = match_expression(&query.q).map(|words| match &query.category {
+            Some(c) => format!("({words}) AND category:{}", category_token(c)),
+            None => words,
+        });
         let mut sql = QueryBuilder::<Sqlite>::new("");
+        // With words, the index's matches are the few rows to look at: `+` keeps SQLite from
+        // walking a status or category index instead and testing every lot in it against them.
+        let plus = if words.is_some() { "+" } else { "" };
         let filters = |sql: &mut QueryBuilder<Sqlite>| {
-            sql.push(" WHERE l.status = ").push_bind(status.as_str());
+            sql.push(" WHERE ")
+                .push(plus)
+                .push("l.status = ")
+                .push_bind(status.as_str());
             if let Some(words) = &words {
-                // Driven from the index: only the lots that match are looked at.
-                sql.push(" AND l.id IN (SELECT lot_id FROM lot_search WHERE lot_search MATCH ")
-                    .push_bind(words.clone())
-                    .push(")");
+                sql.push(
+                    " AND l.id IN (SELECT lot_id FROM lot_keys WHERE key IN
+                        (SELECT rowid FROM lot_search WHERE lot_search MATCH ",
+                )
+                .push_bind(words.clone())
+                .push("))");
             }
             if let Some(c) = &query.category {
-                sql.push(" AND l.category = ").push_bind(c.clone());
+                sql.push(" AND ")
+                    .push(plus)
+                    .push("l.category = ")
+                    .push_bind(c.clone());
             }
             if let Some(s) = query.seller {
                 sql.push(" AND l.seller_id = ").push_bind(s.to_string());

@@ -191,6 +191,12 @@ async fn sorts_pages_and_categories() {
         ["Lamp C", "Lamp A"]
     );
 
+    // Words and a category together (they meet inside the index).
+    assert_eq!(
+        titles(&search(&app, &format!("q=lam&category={lamps}")).await),
+        ["Lamp B", "Lamp C", "Lamp A"]
+    );
+    assert!(titles(&search(&app, &format!("q=lamp&category={chairs}")).await).is_empty());
     let cat = search(&app, &format!("category={lamps}&per_page=2")).await;
     assert_eq!(
         (
