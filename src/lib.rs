@@ -102,6 +102,10 @@ impl Application {
             aweb::Data::new(web::csrf::CsrfKey(store.site_key("csrf").await?)),
             aweb::Data::new(web::body_deadline::BodyDeadline::new(settings.body_timeout)),
             aweb::Data::new(images::Images::new(store.clone())),
+            aweb::Data::new(web::search_cache::SearchCache::new(
+                hub.clone(),
+                store.clone(),
+            )),
         );
         let secure = settings.cookies.secure;
         spawn_forgetting_idle_limits(data.4.clone().into_inner());
@@ -126,6 +130,7 @@ impl Application {
                 .app_data(data.5.clone())
                 .app_data(data.6.clone())
                 .app_data(data.7.clone())
+                .app_data(data.8.clone())
                 .configure(web::routes)
                 .default_service(aweb::to(web::pages::not_found))
         })

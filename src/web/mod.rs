@@ -17,6 +17,7 @@ mod metrics;
 pub mod notice_view;
 pub mod pages;
 pub mod routes;
+pub mod search_cache;
 mod telemetry;
 pub mod tls;
 pub mod uploads;

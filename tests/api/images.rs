@@ -327,8 +327,26 @@ async fn twelve_images_at_most_and_only_the_seller_while_pending_or_an_admin() {
         (StatusCode::CONFLICT, "lot_not_pending"),
         "an open lot"
     );
+    let listed = |app: &TestApp| {
+        let url = app.url("/api/v1/lots?q=brass");
+        let api = app.api.clone();
+        async move {
+            let found: Value = api
+                .get(url)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("json");
+            found["lots"][0]["images"].as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(listed(&app).await, 0);
     let res = upload(&app, &admin, &open, small, "p.png").await;
     assert_eq!(res.status(), StatusCode::CREATED, "admins may");
+    // A search read before the upload is not served again: an image is a catalogue edit.
+    assert_eq!(listed(&app).await, 1);
     // The open lot's JSON is served from the house's memory: it shows the image at once.
     assert_eq!(
         app.lot(&open, None).await["images"]

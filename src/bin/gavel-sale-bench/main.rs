@@ -3,7 +3,10 @@
 //! every close exactly once. Sends traffic only to the server it is given (meant for loopback).
 
 #[path = "../gavel-load/http.rs"]
-#[expect(dead_code, reason = "the benchmark uses the load tool's plain requests, not its bids")]
+#[expect(
+    dead_code,
+    reason = "the benchmark uses the load tool's plain requests, not its bids"
+)]
 mod http;
 
 use chrono::{DateTime, Duration as Span, Utc};
@@ -48,10 +51,17 @@ async fn api(
 ) -> anyhow::Result<(u16, Value)> {
     let text = body.map(|b| b.to_string());
     let res = http::request(conn, method, path, token, text.as_deref()).await?;
-    Ok((res.status, serde_json::from_slice(&res.body).unwrap_or(Value::Null)))
+    Ok((
+        res.status,
+        serde_json::from_slice(&res.body).unwrap_or(Value::Null),
+    ))
 }
 
-async fn token(conn: &mut tokio::net::TcpStream, name: &str, password: &str) -> anyhow::Result<String> {
+async fn token(
+    conn: &mut tokio::net::TcpStream,
+    name: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let body = json!({"username": name, "password": password});
     let (status, body) = api(conn, "POST", "/api/v1/tokens", None, Some(body)).await?;
     anyhow::ensure!(status == 201, "could not log in {name}: {body}");
@@ -123,7 +133,8 @@ async fn main() -> anyhow::Result<()> {
         .split_once(':')
         .ok_or_else(|| anyhow::anyhow!("--admin is name:password"))?;
     let admin = token(&mut conn, admin_name, admin_password).await?;
-    let seller_body = json!({"username": "sale-seller", "password": "sale-seller-password", "role": "seller"});
+    let seller_body =
+        json!({"username": "sale-seller", "password": "sale-seller-password", "role": "seller"});
     api(&mut conn, "POST", "/api/v1/users", None, Some(seller_body)).await?;
     let seller = token(&mut conn, "sale-seller", "sale-seller-password").await?;
     let starts = Utc::now() + Span::seconds(args.start_in);
@@ -134,8 +145,10 @@ async fn main() -> anyhow::Result<()> {
         "POST",
         "/api/v1/sales",
         Some(&admin),
-        Some(json!({"title": "Benchmark sale", "description": "", "starts_at": fmt(starts),
-            "first_close_at": fmt(first_close), "stagger_secs": args.stagger_secs})),
+        Some(
+            json!({"title": "Benchmark sale", "description": "", "starts_at": fmt(starts),
+            "first_close_at": fmt(first_close), "stagger_secs": args.stagger_secs}),
+        ),
     )
     .await?;
     anyhow::ensure!(status == 201, "sale: {sale}");
@@ -144,11 +157,25 @@ async fn main() -> anyhow::Result<()> {
     for n in 0..args.lots {
         let offer = json!({"title": format!("Lot {n}"), "description": "",
             "starting_price_cents": 1000, "duration_secs": 3600});
-        let (status, lot) = api(&mut conn, "POST", "/api/v1/lots", Some(&seller), Some(offer)).await?;
+        let (status, lot) = api(
+            &mut conn,
+            "POST",
+            "/api/v1/lots",
+            Some(&seller),
+            Some(offer),
+        )
+        .await?;
         anyhow::ensure!(status == 201, "lot: {lot}");
         let id = lot["id"].as_str().unwrap_or_default().to_owned();
         let path = format!("/api/v1/lots/{id}/approve");
-        let (status, body) = api(&mut conn, "POST", &path, Some(&admin), Some(json!({"sale_id": sale_id}))).await?;
+        let (status, body) = api(
+            &mut conn,
+            "POST",
+            &path,
+            Some(&admin),
+            Some(json!({"sale_id": sale_id})),
+        )
+        .await?;
         anyhow::ensure!(status == 200, "approve: {body}");
         lots.push(id);
     }
@@ -196,7 +223,8 @@ async fn main() -> anyhow::Result<()> {
     let mut delivery_ms = Vec::new();
     let mut early = 0;
     for (n, id) in lots.iter().enumerate() {
-        let (status, lot) = api(&mut conn, "GET", &format!("/api/v1/lots/{id}"), None, None).await?;
+        let (status, lot) =
+            api(&mut conn, "GET", &format!("/api/v1/lots/{id}"), None, None).await?;
         anyhow::ensure!(status == 200 && lot["status"] == "closed", "lot {n}: {lot}");
         let due = first_close + Span::seconds(args.stagger_secs * n as i64);
         let closed: DateTime<Utc> = lot["closed_at"].as_str().unwrap_or_default().parse()?;

@@ -3,7 +3,10 @@
 //! Sends traffic only to the server it is given (meant for loopback).
 
 #[path = "../gavel-load/http.rs"]
-#[expect(dead_code, reason = "the seeder uses the load tool's plain requests, not its bids")]
+#[expect(
+    dead_code,
+    reason = "the seeder uses the load tool's plain requests, not its bids"
+)]
 mod http;
 
 use clap::Parser;
@@ -28,14 +31,56 @@ struct Args {
 }
 
 const ADJECTIVES: [&str; 24] = [
-    "brass", "oak", "silver", "antique", "vintage", "painted", "carved", "enamel", "copper",
-    "walnut", "glass", "ceramic", "woollen", "leather", "marble", "gilded", "rustic", "folding",
-    "miniature", "signed", "rare", "café", "crème", "naïve",
+    "brass",
+    "oak",
+    "silver",
+    "antique",
+    "vintage",
+    "painted",
+    "carved",
+    "enamel",
+    "copper",
+    "walnut",
+    "glass",
+    "ceramic",
+    "woollen",
+    "leather",
+    "marble",
+    "gilded",
+    "rustic",
+    "folding",
+    "miniature",
+    "signed",
+    "rare",
+    "café",
+    "crème",
+    "naïve",
 ];
 const NOUNS: [&str; 24] = [
-    "lamp", "clock", "chair", "table", "mirror", "vase", "bowl", "print", "camera", "radio",
-    "teapot", "desk", "trunk", "globe", "compass", "bicycle", "guitar", "rug", "cabinet", "stool",
-    "kettle", "frame", "sculpture", "watch",
+    "lamp",
+    "clock",
+    "chair",
+    "table",
+    "mirror",
+    "vase",
+    "bowl",
+    "print",
+    "camera",
+    "radio",
+    "teapot",
+    "desk",
+    "trunk",
+    "globe",
+    "compass",
+    "bicycle",
+    "guitar",
+    "rug",
+    "cabinet",
+    "stool",
+    "kettle",
+    "frame",
+    "sculpture",
+    "watch",
 ];
 const PLACES: [&str; 12] = [
     "Lisbon", "Kraków", "Dublin", "Lyon", "Ghent", "Bergen", "Turin", "Malmö", "Porto", "Graz",
@@ -51,7 +96,10 @@ async fn api(
 ) -> anyhow::Result<(u16, Value)> {
     let text = body.to_string();
     let res = http::request(conn, method, path, token, Some(&text)).await?;
-    Ok((res.status, serde_json::from_slice(&res.body).unwrap_or(Value::Null)))
+    Ok((
+        res.status,
+        serde_json::from_slice(&res.body).unwrap_or(Value::Null),
+    ))
 }
 
 async fn token(
@@ -74,7 +122,12 @@ async fn token(
 /// Lot `n`'s words: the same `n` always gets the same ones.
 fn words(n: usize) -> (String, String) {
     let pick = |list: &[&'static str], salt: usize| list[(n * 7 + salt * 13 + n / 11) % list.len()];
-    let title = format!("{} {} from {}", pick(&ADJECTIVES, 1), pick(&NOUNS, 2), pick(&PLACES, 3));
+    let title = format!(
+        "{} {} from {}",
+        pick(&ADJECTIVES, 1),
+        pick(&NOUNS, 2),
+        pick(&PLACES, 3)
+    );
     let description = format!(
         "A {} {} in good order, with a {} {}. Collected in {}; lot {n}.",
         pick(&ADJECTIVES, 4),
@@ -185,13 +238,21 @@ async fn main() -> anyhow::Result<()> {
     .into_bytes();
     request.extend_from_slice(&body);
     let mut buf = Vec::new();
+    // A fresh connection: the first one sat idle past the server's keep-alive while lots were made.
+    let mut conn = http::connect(args.server, None).await?;
     let (status, range) = http::exchange(&mut conn, &request, &mut buf).await?;
     let answer: Value = serde_json::from_slice(&buf[range]).unwrap_or(Value::Null);
     anyhow::ensure!(status == 201, "image: {answer}");
     // What the benchmark asks for: one word and one category, and the image's two addresses.
     // Shell assignments, quoted (a query holds `&`).
     println!("SEARCH='/?q=lamp&category={}'", slugs[0]);
-    println!("IMAGE='{}'", answer["image"]["url"].as_str().unwrap_or_default());
-    println!("THUMB='{}'", answer["image"]["thumb_url"].as_str().unwrap_or_default());
+    println!(
+        "IMAGE='{}'",
+        answer["image"]["url"].as_str().unwrap_or_default()
+    );
+    println!(
+        "THUMB='{}'",
+        answer["image"]["thumb_url"].as_str().unwrap_or_default()
+    );
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::store::sales::StoredSale;
 use crate::store::users::User;
 use crate::web::auth::ApiCaller;
 use crate::web::error::AppError;
+use crate::web::search_cache::SearchCache;
 use crate::web::uploads;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
@@ -25,8 +26,8 @@ fn parse_id(raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
 }
 
-pub(crate) async fn categories(store: web::Data<Store>) -> Result<HttpResponse, AppError> {
-    let all = store.categories().await?;
+pub(crate) async fn categories(cache: web::Data<SearchCache>) -> Result<HttpResponse, AppError> {
+    let all = cache.categories().await?;
     let list: Vec<_> = all
         .iter()
         .map(|c| json!({ "slug": c.slug, "name": c.name, "open_lots": c.open_lots }))
@@ -52,6 +53,7 @@ fn exists() -> AppError {
 
 pub(crate) async fn add_category(
     store: web::Data<Store>,
+    cache: web::Data<SearchCache>,
     settings: web::Data<Settings>,
     caller: ApiCaller,
     Body(body): Body<NameBody>,
@@ -59,7 +61,10 @@ pub(crate) async fn add_category(
     caller.require_role(|r| r == Role::Admin)?;
     let name = category_name(&body)?;
     match store.add_category(&name, settings.clock.now()).await {
-        Ok(c) => Ok(HttpResponse::Created().json(json!({ "slug": c.slug, "name": c.name }))),
+        Ok(c) => {
+            cache.edited();
+            Ok(HttpResponse::Created().json(json!({ "slug": c.slug, "name": c.name })))
+        }
         Err(AddCategoryError::Exists) => Err(exists()),
         Err(AddCategoryError::Db(e)) => Err(e.into()),
     }
@@ -67,6 +72,7 @@ pub(crate) async fn add_category(
 
 pub(crate) async fn rename_category(
     store: web::Data<Store>,
+    cache: web::Data<SearchCache>,
     house: web::Data<AuctionHouse>,
     caller: ApiCaller,
     path: web::Path<String>,
@@ -82,6 +88,7 @@ pub(crate) async fn rename_category(
     house
         .rename_category(slug.clone(), name.as_str().to_owned())
         .await?;
+    cache.edited();
     Ok(HttpResponse::Ok().json(json!({ "slug": slug, "name": name.as_str() })))
 }
 
@@ -119,6 +126,7 @@ pub async fn add_image(
     store: &Store,
     house: &AuctionHouse,
     images: &Images,
+    cache: &SearchCache,
     lot_id: Uuid,
     user: &User,
     bytes: Option<bytes::Bytes>,
@@ -141,6 +149,7 @@ pub async fn add_image(
     let lot = house
         .add_image(lot_id, image.clone(), user.role == Role::Admin)
         .await?;
+    cache.edited();
     Ok((lot, image))
 }
 
@@ -148,6 +157,7 @@ pub(crate) async fn upload_image(
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
     images: web::Data<Images>,
+    cache: web::Data<SearchCache>,
     caller: ApiCaller,
     path: web::Path<String>,
     form: Multipart,
@@ -157,13 +167,15 @@ pub(crate) async fn upload_image(
     // Who may is checked before the body is read.
     lot_for_images(&store, lot_id, &user).await?;
     let upload = uploads::read(form).await?;
-    let (_, image) = add_image(&store, &house, &images, lot_id, &user, upload.image).await?;
+    let (_, image) =
+        add_image(&store, &house, &images, &cache, lot_id, &user, upload.image).await?;
     Ok(HttpResponse::Created().json(json!({ "image": ImageJson::new(&image) })))
 }
 
 pub(crate) async fn delete_image(
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
+    cache: web::Data<SearchCache>,
     caller: ApiCaller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
@@ -173,6 +185,7 @@ pub(crate) async fn delete_image(
     house
         .remove_image(lot_id, image, user.role == Role::Admin)
         .await?;
+    cache.edited();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -138,7 +138,7 @@ pub fn restrict_to_viewer(mut query: LotQuery, user: Option<&User>) -> Option<Lo
 
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
-    store: web::Data<Store>,
+    cache: web::Data<crate::web::search_cache::SearchCache>,
     caller: ApiCaller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -153,11 +153,11 @@ pub(crate) async fn list(
     let (page, per_page) = (asked.page, asked.per_page);
     let user = caller.0;
     let found = match restrict_to_viewer(asked, user.as_ref()) {
-        Some(q) => store.search_lots(&q).await?,
-        None => LotPage {
+        Some(q) => cache.search(&q).await?.1,
+        None => std::sync::Arc::new(LotPage {
             lots: vec![],
             total: 0,
-        },
+        }),
     };
     let lots: Vec<LotJson> = found
         .lots

@@ -10,6 +10,7 @@ use crate::store::categories::AddCategoryError;
 use crate::web::api::lots::MAX_REASON_CHARS;
 use crate::web::auth::Viewer;
 use crate::web::error::AppError;
+use crate::web::search_cache::SearchCache;
 use crate::web::view::LotView;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -125,6 +126,7 @@ pub(crate) async fn add_category(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
+    cache: web::Data<SearchCache>,
     settings: web::Data<Settings>,
     form: web::Form<CategoryForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -132,7 +134,10 @@ pub(crate) async fn add_category(
     check_csrf(&req, &form.csrf)?;
     let name = CategoryName::parse(&form.name).map_err(AppError::Field)?;
     match store.add_category(&name, settings.clock.now()).await {
-        Ok(_) => Ok(see_other("/admin?notice=category#categories")),
+        Ok(_) => {
+            cache.edited();
+            Ok(see_other("/admin?notice=category#categories"))
+        }
         Err(AddCategoryError::Exists) => Err(AppError::Conflict {
             code: "category_exists",
             message: "a category with that name exists".into(),
@@ -146,6 +151,7 @@ pub(crate) async fn rename_category(
     req: HttpRequest,
     viewer: Viewer,
     store: web::Data<Store>,
+    cache: web::Data<SearchCache>,
     house: web::Data<AuctionHouse>,
     path: web::Path<String>,
     form: web::Form<CategoryForm>,
@@ -165,6 +171,7 @@ pub(crate) async fn rename_category(
     house
         .rename_category(slug, name.as_str().to_owned())
         .await?;
+    cache.edited();
     Ok(see_other("/admin?notice=category#categories"))
 }
 

@@ -5,7 +5,6 @@ use crate::auction::AuctionHouse;
 use crate::config::Settings;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{BidRequest, Cents, LotStatus, Role};
-use crate::live::Hub;
 use crate::store::Store;
 use crate::store::users::User;
 use crate::web::api::lots::{is_privileged, remove_bid_of, visible};
@@ -13,6 +12,7 @@ use crate::web::auth::Viewer;
 use crate::web::bids::{BidAnswer, place_bid};
 use crate::web::error::AppError;
 use crate::web::limits::RateLimits;
+use crate::web::search_cache::SearchCache;
 use crate::web::view::{BidView, CardView, LotView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -35,7 +35,7 @@ struct IndexPage {
     category: String,
     sort: &'static str,
     status: &'static str,
-    categories: Vec<crate::store::categories::CategoryCount>,
+    categories: Arc<Vec<crate::store::categories::CategoryCount>>,
     sorts: [(&'static str, &'static str); 5],
     statuses: [(&'static str, &'static str); 3],
     /// "Showing 25–48 of 120"
@@ -97,8 +97,7 @@ pub(crate) async fn index(
     req: HttpRequest,
     viewer: Viewer,
     settings: web::Data<Settings>,
-    hub: web::Data<Arc<Hub>>,
-    store: web::Data<Store>,
+    cache: web::Data<SearchCache>,
     query: web::Query<IndexQuery>,
 ) -> Result<HttpResponse, PageError> {
     let now = settings.clock.now();
@@ -122,10 +121,9 @@ pub(crate) async fn index(
         query.page,
         None,
     )?;
-    // The cursor first: whatever the database shows after it, the live stream brings.
-    let cursor = hub.latest_id();
-    let found = store.search_lots(&asked).await?;
-    let categories = store.categories().await?;
+    // The cursor is read before the lots: whatever changed after it, the live stream brings.
+    let (cursor, found) = cache.search(&asked).await?;
+    let categories = cache.categories().await?;
     let (q, category, sort, page) = (
         asked.q.trim().to_owned(),
         asked.category.clone().unwrap_or_default(),

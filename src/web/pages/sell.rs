@@ -181,6 +181,7 @@ pub(crate) async fn add_image(
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
     images: web::Data<crate::images::Images>,
+    cache: web::Data<crate::web::search_cache::SearchCache>,
     path: web::Path<String>,
     form: actix_multipart::Multipart,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -191,8 +192,16 @@ pub(crate) async fn add_image(
         crate::web::api::catalogue::lot_for_images(&store, lot_id, &user).await?;
         let upload = crate::web::uploads::read(form).await?;
         check_csrf(&req, upload.fields.get("csrf").map_or("", String::as_str)).map_err(|e| e.0)?;
-        crate::web::api::catalogue::add_image(&store, &house, &images, lot_id, &user, upload.image)
-            .await?;
+        crate::web::api::catalogue::add_image(
+            &store,
+            &house,
+            &images,
+            &cache,
+            lot_id,
+            &user,
+            upload.image,
+        )
+        .await?;
         Ok::<_, AppError>(())
     }
     .await;
@@ -211,6 +220,7 @@ pub(crate) async fn remove_image(
     viewer: Viewer,
     store: web::Data<Store>,
     house: web::Data<AuctionHouse>,
+    cache: web::Data<crate::web::search_cache::SearchCache>,
     path: web::Path<(String, String)>,
     form: web::Form<super::CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -222,5 +232,6 @@ pub(crate) async fn remove_image(
     house
         .remove_image(lot_id, image, user.role == Role::Admin)
         .await?;
+    cache.edited();
     Ok(see_other("/sell?notice=image_removed"))
 }
