@@ -175,6 +175,10 @@ fn wants_json(req: &HttpRequest) -> bool {
 
 /// A photograph for a pending offer, from the form on `/sell` (multipart, works without
 /// JavaScript).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an actix handler takes each extractor as an argument"
+)]
 pub(crate) async fn add_image(
     req: HttpRequest,
     viewer: Viewer,
