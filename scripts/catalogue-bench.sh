@@ -6,13 +6,19 @@
 #
 #   scripts/catalogue-bench.sh [ROUNDS]       (env: SECS per measurement, default 15)
 #
-# Needs release builds of gavel and gavel-seed in target/release (or GAVEL=, SEED=) and wrk.
+# A search is kept until the catalogue changes (any event), so `search+bids` asks the same while
+# gavel-load bids on another lot 100 times a second: each bid is an event that drops every kept
+# search, as busy bidding elsewhere on the site would.
+#
+# Needs release builds of gavel, gavel-seed and gavel-load in target/release (or GAVEL=, SEED=,
+# LOAD=) and wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${SECS:-15}
 GAVEL=${GAVEL:-target/release/gavel}
 SEED=${SEED:-target/release/gavel-seed}
+LOAD=${LOAD:-target/release/gavel-load}
 ADDR=127.0.0.1:${PORT:-8380}
 ulimit -n "$(ulimit -Hn)"
 db=$(mktemp -d)
@@ -47,6 +53,13 @@ for round in $(seq "$ROUNDS"); do
   measure floor-static /static/favicon.svg
   measure index /
   measure search "$SEARCH"
+  "$LOAD" --server "$ADDR" --lots 1 --watchers 0 --clients 1 --interval-ms 10 \
+    --seconds "$((SECS + 2))" >"$db/bids-$round.txt" 2>&1 &
+  bidder=$!
+  sleep 1
+  measure search+bids "$SEARCH"
+  wait "$bidder" || true
+  echo "   (bids meanwhile: $(tail -1 "$db/bids-$round.txt" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("bids_per_sec", "?"))' 2>/dev/null || echo '?')/s)"
   measure image "$IMAGE"
   measure image-304 "$IMAGE" "If-None-Match: $etag"
 done
