@@ -48,13 +48,20 @@ pub async fn bound_bodies(
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let now = Instant::now();
+    // A photograph (up to 10 MB) from a phone on a slow uplink takes longer than a form: an
+    // upload gets a longer whole, never a longer silence.
+    let total = if is_upload(req.headers()) {
+        deadline.total.max(UPLOAD_TOTAL)
+    } else {
+        deadline.total
+    };
     let unread = Rc::new(Unread {
         payload: RefCell::new(req.take_payload()),
         timed_out: Cell::new(false),
     });
     let timed = TimedPayload {
         unread: unread.clone(),
-        end: now + deadline.total,
+        end: now + total,
         idle: deadline.idle,
         last_chunk: now,
         timer: None,
@@ -105,6 +112,20 @@ struct Unread {
 }
 
 /// Whether a request announces a body (a length above zero, or chunks).
+/// How long a multipart upload may take in all (10 MB at about 1 Mbit/s).
+const UPLOAD_TOTAL: Duration = Duration::from_secs(90);
+
+fn is_upload(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
 pub fn has_body(headers: &actix_web::http::header::HeaderMap) -> bool {
     headers.contains_key("transfer-encoding")
         || headers

@@ -82,3 +82,52 @@ async fn a_trickling_body_gets_408_and_its_connection_closed_while_streams_live_
     }
     assert!(seen.contains("event: bid"), "{seen}");
 }
+
+/// A photograph from a slow uplink: an upload may take longer in all than a form (never a longer
+/// silence), so one arriving steadily past the form deadline is taken.
+#[actix_web::test]
+async fn a_slow_but_steady_upload_outlasts_the_form_deadline() {
+    let app = spawn_with(Options {
+        body_timeout_secs: 2,
+        ..Options::default()
+    })
+    .await;
+    let (_, seller, _) = app.cast().await;
+    let lot = app.offer(&seller, 1_000, None, 600).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(64, 48))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    let boundary = "slowly";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.png\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png.into_inner());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let head = format!(
+        "POST /api/v1/lots/{lot}/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {seller}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut socket = TcpStream::connect(("127.0.0.1", app.port()))
+        .await
+        .expect("connected");
+    socket.write_all(head.as_bytes()).await.expect("head");
+    // Four pieces a second apart: 3 s in all, past the 2 s a form gets, never 2 s silent.
+    let began = Instant::now();
+    for piece in body.chunks(body.len().div_ceil(4)) {
+        socket.write_all(piece).await.expect("piece");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("answered")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(began.elapsed() > Duration::from_secs(3));
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}
