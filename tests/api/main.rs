@@ -9,6 +9,7 @@ mod bidding;
 mod browser;
 mod browser_catalogue;
 mod browser_notices;
+mod catalogue_pages;
 mod closing;
 mod concurrency;
 mod crashes;
