@@ -24,6 +24,9 @@ pub struct LiveEvent {
     pub line: Bytes,
     /// When the hub got it, for the delivery latency histogram.
     pub published: Instant,
+    /// A plain bid: it changes its own lot's price and bids, and nothing about which lots are
+    /// open or when they end (see `web::search_cache`).
+    pub only_bid: bool,
 }
 
 impl LiveEvent {
@@ -63,6 +66,7 @@ impl LiveEvent {
             sse: Bytes::from(sse),
             line: Bytes::from(line),
             published: Instant::now(),
+            only_bid: event.kind == "bid",
         }
     }
 

@@ -121,6 +121,25 @@ impl Hub {
         self.latest.load(Ordering::Acquire)
     }
 
+    /// The events after `after` (up to the latest), as (lot, whether a plain bid), from
+    /// memory; `None` when they are more than `at_most` or older than memory holds.
+    pub fn changes_since(&self, after: i64, at_most: usize) -> Option<Vec<(Uuid, bool)>> {
+        let recent = self.recent.read().ok()?;
+        let mut changes = Vec::new();
+        for e in recent.iter().rev() {
+            if e.id <= after {
+                return Some(changes);
+            }
+            if changes.len() == at_most {
+                return None;
+            }
+            changes.push((e.lot_id, e.only_bid));
+        }
+        // Memory starts after `after` (or holds nothing): what came between is not known here.
+        (recent.front().is_some_and(|f| f.id == after + 1) || self.latest_id() == after)
+            .then_some(changes)
+    }
+
     /// Called by the auction house right after a commit, with the batch's events in id order.
     pub fn publish(&self, events: &[StoredEvent]) {
         let live: Vec<Arc<LiveEvent>> =

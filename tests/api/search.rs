@@ -286,6 +286,23 @@ async fn the_index_follows_prices_and_statuses_and_survives_a_restart() {
         titles(&search(&app, "q=clock&sort=price_desc").await),
         ["Gold clock", "Tin clock"]
     );
+    // The default order (ending soonest) is kept through bids elsewhere, never through a bid on
+    // a lot it shows.
+    let other = lot(&app, who, "Oak chair", "Sturdy.", None, 500, 600).await;
+    assert_eq!(
+        search(&app, "q=tin").await["lots"][0]["current_price_cents"],
+        Value::Null
+    );
+    app.bid(&bea, &other, 500).await;
+    assert_eq!(
+        search(&app, "q=tin").await["lots"][0]["current_price_cents"],
+        Value::Null
+    );
+    app.bid(&bea, &cheap, 1_000).await;
+    assert_eq!(
+        search(&app, "q=tin").await["lots"][0]["current_price_cents"],
+        1_000
+    );
     app.bid(&bea, &cheap, 9_000).await;
     assert_eq!(
         titles(&search(&app, "q=clock&sort=price_desc").await),
