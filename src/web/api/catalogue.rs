@@ -4,7 +4,7 @@ use super::Body;
 use super::lots::{lot_json, visible};
 use crate::auction::{AuctionHouse, NewSale};
 use crate::config::Settings;
-use crate::domain::catalogue::{CategoryName, SaleTimes};
+use crate::domain::catalogue::{CategoryName, CategoryRef, SaleTimes};
 use crate::domain::json::{ImageJson, rfc3339};
 use crate::domain::{Lot, Role, Time};
 use crate::images::{Images, UploadError};
@@ -40,15 +40,51 @@ pub(crate) struct NameBody {
     name: Option<String>,
 }
 
-fn category_name(body: &NameBody) -> Result<CategoryName, AppError> {
-    CategoryName::parse(body.name.as_deref().unwrap_or("")).map_err(AppError::Field)
+fn category_name(raw: Option<&str>) -> Result<CategoryName, AppError> {
+    CategoryName::parse(raw.unwrap_or("")).map_err(AppError::Field)
 }
 
-fn exists() -> AppError {
-    AppError::Conflict {
-        code: "category_exists",
-        message: "a category with that name exists".into(),
+impl From<AddCategoryError> for AppError {
+    fn from(e: AddCategoryError) -> Self {
+        match e {
+            AddCategoryError::Exists => AppError::Conflict {
+                code: "category_exists",
+                message: "a category with that name exists".into(),
+            },
+            AddCategoryError::Db(e) => e.into(),
+        }
     }
+}
+
+/// A new category, for the API and `/admin` alike.
+pub async fn add_category_named(
+    store: &Store,
+    cache: &SearchCache,
+    raw: Option<&str>,
+    now: Time,
+) -> Result<CategoryRef, AppError> {
+    let category = store.add_category(&category_name(raw)?, now).await?;
+    cache.edited();
+    Ok(category)
+}
+
+/// A category's new name (its slug stays), for the API and `/admin` alike.
+pub async fn rename_category_to(
+    store: &Store,
+    house: &AuctionHouse,
+    cache: &SearchCache,
+    slug: String,
+    raw: Option<&str>,
+) -> Result<CategoryRef, AppError> {
+    let name = category_name(raw)?;
+    store.category(&slug).await?.ok_or(AppError::NotFound)?;
+    if store.category_name_taken(name.as_str(), &slug).await? {
+        return Err(AddCategoryError::Exists.into());
+    }
+    let name = name.as_str().to_owned();
+    house.rename_category(slug.clone(), name.clone()).await?;
+    cache.edited();
+    Ok(CategoryRef { slug, name })
 }
 
 pub(crate) async fn add_category(
@@ -59,15 +95,8 @@ pub(crate) async fn add_category(
     Body(body): Body<NameBody>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_role(|r| r == Role::Admin)?;
-    let name = category_name(&body)?;
-    match store.add_category(&name, settings.clock.now()).await {
-        Ok(c) => {
-            cache.edited();
-            Ok(HttpResponse::Created().json(json!({ "slug": c.slug, "name": c.name })))
-        }
-        Err(AddCategoryError::Exists) => Err(exists()),
-        Err(AddCategoryError::Db(e)) => Err(e.into()),
-    }
+    let c = add_category_named(&store, &cache, body.name.as_deref(), settings.clock.now()).await?;
+    Ok(HttpResponse::Created().json(json!({ "slug": c.slug, "name": c.name })))
 }
 
 pub(crate) async fn rename_category(
@@ -79,17 +108,15 @@ pub(crate) async fn rename_category(
     Body(body): Body<NameBody>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_role(|r| r == Role::Admin)?;
-    let name = category_name(&body)?;
-    let slug = path.into_inner();
-    store.category(&slug).await?.ok_or(AppError::NotFound)?;
-    if store.category_name_taken(name.as_str(), &slug).await? {
-        return Err(exists());
-    }
-    house
-        .rename_category(slug.clone(), name.as_str().to_owned())
-        .await?;
-    cache.edited();
-    Ok(HttpResponse::Ok().json(json!({ "slug": slug, "name": name.as_str() })))
+    let c = rename_category_to(
+        &store,
+        &house,
+        &cache,
+        path.into_inner(),
+        body.name.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "slug": c.slug, "name": c.name })))
 }
 
 /// The lot, for a change to its images by this user: invisible is 404, someone else's 403.

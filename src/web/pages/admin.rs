@@ -3,10 +3,10 @@
 use super::{Layout, PageError, check_csrf, render, require_role, see_other};
 use crate::auction::AuctionHouse;
 use crate::config::Settings;
-use crate::domain::catalogue::{CategoryName, SaleTimes};
+use crate::domain::catalogue::SaleTimes;
 use crate::domain::{LotStatus, Role};
 use crate::store::Store;
-use crate::store::categories::AddCategoryError;
+use crate::web::api::catalogue;
 use crate::web::api::lots::MAX_REASON_CHARS;
 use crate::web::auth::Viewer;
 use crate::web::error::AppError;
@@ -132,19 +132,8 @@ pub(crate) async fn add_category(
 ) -> Result<HttpResponse, PageError> {
     require_role(viewer, |r| r == Role::Admin)?;
     check_csrf(&req, &form.csrf)?;
-    let name = CategoryName::parse(&form.name).map_err(AppError::Field)?;
-    match store.add_category(&name, settings.clock.now()).await {
-        Ok(_) => {
-            cache.edited();
-            Ok(see_other("/admin?notice=category#categories"))
-        }
-        Err(AddCategoryError::Exists) => Err(AppError::Conflict {
-            code: "category_exists",
-            message: "a category with that name exists".into(),
-        }
-        .into()),
-        Err(AddCategoryError::Db(e)) => Err(AppError::from(e).into()),
-    }
+    catalogue::add_category_named(&store, &cache, Some(&form.name), settings.clock.now()).await?;
+    Ok(see_other("/admin?notice=category#categories"))
 }
 
 pub(crate) async fn rename_category(
@@ -158,20 +147,8 @@ pub(crate) async fn rename_category(
 ) -> Result<HttpResponse, PageError> {
     require_role(viewer, |r| r == Role::Admin)?;
     check_csrf(&req, &form.csrf)?;
-    let name = CategoryName::parse(&form.name).map_err(AppError::Field)?;
-    let slug = path.into_inner();
-    store.category(&slug).await?.ok_or(AppError::NotFound)?;
-    if store.category_name_taken(name.as_str(), &slug).await? {
-        return Err(AppError::Conflict {
-            code: "category_exists",
-            message: "a category with that name exists".into(),
-        }
-        .into());
-    }
-    house
-        .rename_category(slug, name.as_str().to_owned())
+    catalogue::rename_category_to(&store, &house, &cache, path.into_inner(), Some(&form.name))
         .await?;
-    cache.edited();
     Ok(see_other("/admin?notice=category#categories"))
 }
 
