@@ -2,6 +2,8 @@
 //! addresses, bids at a set rate, and for every watcher when each bid's event arrived.
 //! Sends traffic only to the server it is given (meant for loopback), bounded in count and time.
 
+#[path = "../common/api.rs"]
+mod api;
 mod http;
 #[path = "../common/pace.rs"]
 mod pace;
@@ -9,6 +11,7 @@ mod pace;
 mod process;
 mod worker;
 
+use api::{api, log_in};
 use clap::Parser;
 use http::now_us;
 use serde_json::{Value, json};
@@ -142,19 +145,6 @@ fn parse_plan(plan: &str) -> anyhow::Result<Vec<(String, i64, usize, Kind)>> {
         .collect()
 }
 
-async fn api(
-    conn: &mut tokio::net::TcpStream,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> anyhow::Result<(u16, Value)> {
-    let text = body.to_string();
-    let res = http::request(conn, method, path, token, Some(&text)).await?;
-    let value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
-    Ok((res.status, value))
-}
-
 async fn token(
     conn: &mut tokio::net::TcpStream,
     name: &str,
@@ -167,21 +157,12 @@ async fn token(
             "POST",
             "/api/v1/users",
             None,
-            json!({"username": name, "password": password, "role": role}),
+            Some(json!({"username": name, "password": password, "role": role})),
         )
         .await?;
         anyhow::ensure!(status == 201, "could not create {name}: {body}");
     }
-    let (status, body) = api(
-        conn,
-        "POST",
-        "/api/v1/tokens",
-        None,
-        json!({"username": name, "password": password}),
-    )
-    .await?;
-    anyhow::ensure!(status == 201, "could not log in {name}: {body}");
-    Ok(body["token"].as_str().unwrap_or_default().to_owned())
+    log_in(conn, name, password).await
 }
 
 /// Resident memory (bytes) and CPU time (seconds) of a process.
@@ -298,7 +279,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
     let mut lots: Vec<(String, i64, i64)> = Vec::new(); // id, cursor, next amount
     for i in 0..args.lots {
         let (status, lot) = api(&mut conn, "POST", "/api/v1/lots", Some(&seller),
-            json!({"title": format!("Load lot {i}"), "description": "", "starting_price_cents": 100, "duration_secs": 86_400})).await?;
+            Some(json!({"title": format!("Load lot {i}"), "description": "", "starting_price_cents": 100, "duration_secs": 86_400}))).await?;
         anyhow::ensure!(status == 201, "could not create a lot: {lot}");
         let id = lot["id"].as_str().unwrap_or_default().to_owned();
         let (status, opened) = api(
@@ -306,7 +287,7 @@ async fn coordinate(args: Args) -> anyhow::Result<()> {
             "POST",
             &format!("/api/v1/lots/{id}/approve"),
             Some(&admin),
-            json!({}),
+            Some(json!({})),
         )
         .await?;
         anyhow::ensure!(status == 200, "could not approve: {opened}");

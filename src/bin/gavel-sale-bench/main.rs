@@ -2,6 +2,8 @@
 //! streams. Reports how late each lot closed against its time, and whether every watcher got
 //! every close exactly once. Sends traffic only to the server it is given (meant for loopback).
 
+#[path = "../common/api.rs"]
+mod api;
 #[path = "../gavel-load/http.rs"]
 #[expect(
     dead_code,
@@ -9,9 +11,10 @@
 )]
 mod http;
 
+use api::{api, log_in};
 use chrono::{DateTime, Duration as Span, Utc};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,32 +43,6 @@ struct Args {
     /// Seconds from the start to the first close.
     #[arg(long, default_value_t = 15)]
     first_close_after: i64,
-}
-
-async fn api(
-    conn: &mut tokio::net::TcpStream,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let text = body.map(|b| b.to_string());
-    let res = http::request(conn, method, path, token, text.as_deref()).await?;
-    Ok((
-        res.status,
-        serde_json::from_slice(&res.body).unwrap_or(Value::Null),
-    ))
-}
-
-async fn token(
-    conn: &mut tokio::net::TcpStream,
-    name: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let body = json!({"username": name, "password": password});
-    let (status, body) = api(conn, "POST", "/api/v1/tokens", None, Some(body)).await?;
-    anyhow::ensure!(status == 201, "could not log in {name}: {body}");
-    Ok(body["token"].as_str().unwrap_or_default().to_owned())
 }
 
 /// What one stream saw: each closed event's (id, lot, received at).
@@ -134,11 +111,11 @@ async fn main() -> anyhow::Result<()> {
         .admin
         .split_once(':')
         .ok_or_else(|| anyhow::anyhow!("--admin is name:password"))?;
-    let admin = token(&mut conn, admin_name, admin_password).await?;
+    let admin = log_in(&mut conn, admin_name, admin_password).await?;
     let seller_body =
         json!({"username": "sale-seller", "password": "sale-seller-password", "role": "seller"});
     api(&mut conn, "POST", "/api/v1/users", None, Some(seller_body)).await?;
-    let seller = token(&mut conn, "sale-seller", "sale-seller-password").await?;
+    let seller = log_in(&mut conn, "sale-seller", "sale-seller-password").await?;
     // Whole milliseconds, as the API keeps times: the lateness is measured against what the
     // server was told.
     let now_ms = Utc::now().timestamp_millis();

@@ -2,6 +2,8 @@
 //! thousands of open lots with searchable words, and one photograph. Prints what to measure.
 //! Sends traffic only to the server it is given (meant for loopback).
 
+#[path = "../common/api.rs"]
+mod api;
 #[path = "../gavel-load/http.rs"]
 #[expect(
     dead_code,
@@ -9,6 +11,7 @@
 )]
 mod http;
 
+use api::{api, log_in};
 use clap::Parser;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -87,38 +90,6 @@ const PLACES: [&str; 12] = [
     "Utrecht", "Zürich",
 ];
 
-async fn api(
-    conn: &mut tokio::net::TcpStream,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> anyhow::Result<(u16, Value)> {
-    let text = body.to_string();
-    let res = http::request(conn, method, path, token, Some(&text)).await?;
-    Ok((
-        res.status,
-        serde_json::from_slice(&res.body).unwrap_or(Value::Null),
-    ))
-}
-
-async fn token(
-    conn: &mut tokio::net::TcpStream,
-    name: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let (status, body) = api(
-        conn,
-        "POST",
-        "/api/v1/tokens",
-        None,
-        json!({"username": name, "password": password}),
-    )
-    .await?;
-    anyhow::ensure!(status == 201, "could not log in {name}: {body}");
-    Ok(body["token"].as_str().unwrap_or_default().to_owned())
-}
-
 /// Lot `n`'s words: the same `n` always gets the same ones.
 fn words(n: usize) -> (String, String) {
     let pick = |list: &[&'static str], salt: usize| list[(n * 7 + salt * 13 + n / 11) % list.len()];
@@ -151,17 +122,17 @@ async fn main() -> anyhow::Result<()> {
         .admin
         .split_once(':')
         .ok_or_else(|| anyhow::anyhow!("--admin is name:password"))?;
-    let admin = token(&mut conn, admin_name, admin_password).await?;
+    let admin = log_in(&mut conn, admin_name, admin_password).await?;
     let (status, body) = api(
         &mut conn,
         "POST",
         "/api/v1/users",
         None,
-        json!({"username": "seed-seller", "password": "seed-seller-password", "role": "seller"}),
+        Some(json!({"username": "seed-seller", "password": "seed-seller-password", "role": "seller"})),
     )
     .await?;
     anyhow::ensure!(status == 201 || status == 409, "seller: {body}");
-    let seller = token(&mut conn, "seed-seller", "seed-seller-password").await?;
+    let seller = log_in(&mut conn, "seed-seller", "seed-seller-password").await?;
     let mut slugs = Vec::new();
     for k in 0..args.categories {
         let (status, body) = api(
@@ -169,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
             "POST",
             "/api/v1/categories",
             Some(&admin),
-            json!({ "name": format!("Category {k}") }),
+            Some(json!({ "name": format!("Category {k}") })),
         )
         .await?;
         anyhow::ensure!(status == 201, "category: {body}");
@@ -192,10 +163,10 @@ async fn main() -> anyhow::Result<()> {
                     "POST",
                     "/api/v1/lots",
                     Some(&seller),
-                    json!({"title": title, "description": description,
+                    Some(json!({"title": title, "description": description,
                         "starting_price_cents": 100 + (n as i64 * 37) % 50_000,
                         "duration_secs": 86_400 + (n as i64 * 61) % 500_000,
-                        "category": slugs[n % slugs.len()]}),
+                        "category": slugs[n % slugs.len()]})),
                 )
                 .await?;
                 anyhow::ensure!(status == 201, "lot: {lot}");
@@ -204,7 +175,8 @@ async fn main() -> anyhow::Result<()> {
                     first = Some(id.clone());
                 }
                 let path = format!("/api/v1/lots/{id}/approve");
-                let (status, body) = api(&mut conn, "POST", &path, Some(&admin), json!({})).await?;
+                let (status, body) =
+                    api(&mut conn, "POST", &path, Some(&admin), Some(json!({}))).await?;
                 anyhow::ensure!(status == 200, "approve: {body}");
             }
             Ok::<_, anyhow::Error>(first)
