@@ -202,8 +202,11 @@ async fn bids_after_the_end_are_refused() {
 #[actix_web::test]
 async fn a_bid_is_not_confirmed_until_the_wal_is_synced() {
     let app = spawn_app().await;
-    // The file the house syncs is gone: the next sync fails.
-    let (id, bea, _) = lot_with_a_synced_bid(&app).await;
+    // The file the house syncs is taken away: the next sync cannot happen.
+    let (id, bea, wal) = lot_with_a_synced_bid(&app).await;
+    // A directory where the WAL was: the house cannot open it to sync, and no connection
+    // can recreate the file there.
+    replace_wal(&wal, |path| std::fs::create_dir(path).is_ok());
     let refused = app.bid(&bea, &id, 1_100).await;
     assert!(
         refused.status().is_server_error(),
@@ -226,13 +229,14 @@ async fn a_bid_is_not_confirmed_until_the_wal_is_synced() {
 #[actix_web::test]
 async fn a_refusal_does_not_wait_for_the_disk() {
     let app = spawn_app().await;
-    let (id, bea, wal) = lot_with_a_synced_bid(&app).await;
     let bruno = app.user("bruno", "bidder").await;
-    let made = std::process::Command::new("mkfifo").arg(&wal).status();
-    assert!(
-        made.is_ok_and(|s| s.success()),
-        "mkfifo makes the WAL's path hang"
-    );
+    let (id, bea, wal) = lot_with_a_synced_bid(&app).await;
+    replace_wal(&wal, |path| {
+        std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success())
+    });
     let unblock = OpenOnDrop(wal);
 
     let accepted = bid_handed_to_the_writer(&app, &bea, &id, 1_100).await;
@@ -611,8 +615,8 @@ async fn house_commands(app: &TestApp) -> u64 {
         .expect("gavel_house_commands_total is listed")
 }
 
-/// An open lot with bea's first bid confirmed, and the WAL file the house syncs, now deleted
-/// (SQLite keeps its own handle): the lot's id, bea's token and the WAL's path.
+/// An open lot with bea's first bid confirmed: the lot's id, bea's token and the path of the
+/// WAL file the house syncs (SQLite keeps its own handle when the file is replaced).
 async fn lot_with_a_synced_bid(app: &TestApp) -> (String, String, std::path::PathBuf) {
     let (admin, seller, bea) = app.cast().await;
     let id = app.open_lot(&seller, &admin, 1_000, None, 3_600).await;
@@ -621,6 +625,21 @@ async fn lot_with_a_synced_bid(app: &TestApp) -> (String, String, std::path::Pat
         StatusCode::CREATED
     );
     let wal = gavel::store::Store::wal_path(&app.db_url).expect("wal path");
-    std::fs::remove_file(&wal).expect("the WAL exists once a batch committed");
     (id, bea, wal)
+}
+
+/// Puts `make`'s thing where the WAL file was. A pool connection opening meanwhile recreates
+/// the WAL, so the file is removed and `make` tried again until `make` wins the path.
+fn replace_wal(wal: &std::path::Path, make: impl Fn(&std::path::Path) -> bool) {
+    for _ in 0..100 {
+        match std::fs::remove_file(wal) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("cannot remove the WAL: {e}"),
+        }
+        if make(wal) {
+            return;
+        }
+    }
+    panic!("the WAL's path could not be taken");
 }
