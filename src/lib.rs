@@ -11,8 +11,7 @@ pub mod store;
 pub mod web;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web as aweb};
+use actix_web::web as aweb;
 use auction::{AuctionHouse, HouseConfig};
 use config::Settings;
 use live::Hub;
@@ -90,64 +89,31 @@ impl Application {
 
         let listener = listen(&settings.bind)?;
         let port = listener.local_addr()?.port();
-        let data = (
-            aweb::Data::new(store.clone()),
-            aweb::Data::new(house.clone()),
-            aweb::Data::new(settings.clone()),
-            aweb::Data::new(hub.clone()),
-            aweb::Data::new(web::limits::RateLimits::new(
+        let data = web::server::SiteData {
+            store: aweb::Data::new(store.clone()),
+            house: aweb::Data::new(house.clone()),
+            settings: aweb::Data::new(settings.clone()),
+            hub: aweb::Data::new(hub.clone()),
+            limits: aweb::Data::new(web::limits::RateLimits::new(
                 &settings.rate_limits,
                 &settings.clock,
             )),
-            aweb::Data::new(web::csrf::CsrfKey(store.site_key("csrf").await?)),
-            aweb::Data::new(web::body_deadline::BodyDeadline::new(settings.body_timeout)),
-            aweb::Data::new(images::Images::new(store.clone())),
-            aweb::Data::new(web::search_cache::SearchCache::new(
+            csrf: aweb::Data::new(web::csrf::CsrfKey(store.site_key("csrf").await?)),
+            deadline: aweb::Data::new(web::body_deadline::BodyDeadline::new(settings.body_timeout)),
+            images: aweb::Data::new(images::Images::new(store.clone())),
+            searches: aweb::Data::new(web::search_cache::SearchCache::new(
                 hub.clone(),
                 store.clone(),
             )),
-        );
-        let secure = settings.cookies.secure;
-        spawn_forgetting_idle_limits(data.4.clone().into_inner());
-        spawn_purging_expired(store.clone(), settings.clock.clone());
-        let stalled_after = settings.stalled_after;
-        let tls = match &settings.tls {
-            Some((cert, key)) => Some(web::tls::server_config(cert, key)?),
-            None => None,
         };
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(web::site_headers(secure))
-                .wrap(from_fn(web::csrf::ensure_cookie))
-                .wrap(from_fn(web::body_deadline::bound_bodies))
-                .wrap(from_fn(web::trace_requests))
-                .wrap(from_fn(web::fast_polls::answer_polls))
-                .app_data(data.0.clone())
-                .app_data(data.1.clone())
-                .app_data(data.2.clone())
-                .app_data(data.3.clone())
-                .app_data(data.4.clone())
-                .app_data(data.5.clone())
-                .app_data(data.6.clone())
-                .app_data(data.7.clone())
-                .app_data(data.8.clone())
-                .configure(web::routes)
-                .default_service(aweb::to(web::pages::not_found))
-        })
-        .on_connect(move |conn, _| web::connections::drop_when_stalled(conn, stalled_after))
-        // A watcher that hangs up is dropped at once, not at the next heartbeat.
-        .h1_allow_half_closed(false)
-        .max_connection_rate(4096)
-        .shutdown_timeout(10)
-        // After an answer that closes the connection (a body cut at its deadline), the rest of
-        // the body is read and dropped for at most this long.
-        .client_disconnect_timeout(std::time::Duration::from_secs(2))
-        .disable_signals();
-        let server = match tls {
-            Some(config) => server.listen_rustls_0_23(listener, config)?,
-            None => server.listen(listener)?,
-        }
-        .run();
+        spawn_forgetting_idle_limits(data.limits.clone().into_inner());
+        spawn_purging_expired(store.clone(), settings.clock.clone());
+        let server = match &settings.tls {
+            Some((cert, key)) => {
+                web::server::tls(listener, data, web::tls::server_config(cert, key)?)?
+            }
+            None => web::server::plain(listener, data)?,
+        };
         Ok(Application {
             port,
             server,

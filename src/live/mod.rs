@@ -1,6 +1,6 @@
 //! Live push (API.md §4): the hub, and SSE, NDJSON and long polling as thin views over it.
 
-mod cursor;
+pub(crate) mod cursor;
 mod event;
 mod hub;
 mod limits;

@@ -81,21 +81,46 @@ pub async fn notice_poll(
     poll(&req, hub.get_ref(), Source::Notices(user.id), &query).await
 }
 
-fn answer(events: &[Arc<super::LiveEvent>], cursor: i64) -> HttpResponse {
-    let size: usize = events.iter().map(|e| e.line.len()).sum();
-    let mut body = Vec::with_capacity(size + 32);
-    body.extend_from_slice(b"{\"events\":[");
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
+/// What a poll answers: the events after its cursor (maybe none) and the cursor to send next.
+pub struct Answer {
+    pub events: Vec<Arc<super::LiveEvent>>,
+    pub cursor: i64,
+}
+
+impl Answer {
+    fn empty(cursor: i64) -> Answer {
+        Answer {
+            events: Vec::new(),
+            cursor,
         }
-        body.extend_from_slice(e.json());
     }
-    body.extend_from_slice(format!("],\"cursor\":{cursor}}}").as_bytes());
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("Cache-Control", "no-cache"))
-        .body(body)
+
+    /// The JSON body (API.md §4): the events' stored JSON, copied, not re-encoded.
+    pub fn body(&self) -> Vec<u8> {
+        let size: usize = self.events.iter().map(|e| e.line.len()).sum();
+        let mut body = Vec::with_capacity(size + 32);
+        body.extend_from_slice(b"{\"events\":[");
+        for (i, e) in self.events.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(e.json());
+        }
+        body.extend_from_slice(format!("],\"cursor\":{}}}", self.cursor).as_bytes());
+        body
+    }
+
+    fn response(&self) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header(("Cache-Control", "no-cache"))
+            .body(self.body())
+    }
+}
+
+/// How long a poll may wait: its `timeout`, at most `MAX_WAIT`.
+pub fn wait_of(timeout: Option<u64>) -> Duration {
+    Duration::from_secs(timeout.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT))
 }
 
 pub(crate) async fn poll(
@@ -105,29 +130,44 @@ pub(crate) async fn poll(
     query: &PollQuery,
 ) -> Result<HttpResponse, AppError> {
     let Some(after) = cursor(req, query.after.as_deref())? else {
-        return Ok(answer(&[], hub.latest_of(&source).await?));
+        return Ok(Answer::empty(hub.latest_of(&source).await?).response());
     };
     if req.method() == actix_web::http::Method::HEAD {
         // The headers of an answer, without waiting for one.
-        return Ok(answer(&[], after));
+        return Ok(Answer::empty(after).response());
     }
-    let wait = Duration::from_secs(query.timeout.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
-    let (mut rx, channel) = hub.subscribe_to(&source);
-    let (backlog, scanned, _) = hub.page(&source, after).await?;
+    Ok(wait_after(hub, &source, after, wait_of(query.timeout))
+        .await?
+        .response())
+}
+
+/// A poll from `after`: the backlog at once if there is one, otherwise the next events, or none
+/// after `wait` or when the server stops.
+pub(crate) async fn wait_after(
+    hub: &Arc<Hub>,
+    source: &Source,
+    after: i64,
+    wait: Duration,
+) -> Result<Answer, AppError> {
+    let (mut rx, channel) = hub.subscribe_to(source);
+    let (backlog, scanned, _) = hub.page(source, after).await?;
     if !backlog.is_empty() {
-        return Ok(answer(&backlog, scanned));
+        return Ok(Answer {
+            events: backlog,
+            cursor: scanned,
+        });
     }
     let after = scanned;
     if hub.is_stopping() {
-        return Ok(answer(&[], after));
+        return Ok(Answer::empty(after));
     }
     let _guard = hub.admit(Transport::LongPoll, channel)?;
     let first = tokio::select! {
-        first = next_match(&mut rx, &source, after) => first,
+        first = next_match(&mut rx, source, after) => first,
         () = tokio::time::sleep(wait) => None,
     };
     let Some(first) = first else {
-        return Ok(answer(&[], after));
+        return Ok(Answer::empty(after));
     };
     // The event that woke us, and any that committed with it.
     let mut events = vec![first];
@@ -140,7 +180,7 @@ pub(crate) async fn poll(
         hub.metrics.observe_delivery(e.published.elapsed());
     }
     let cursor = events.last().map_or(after, |e| e.id);
-    Ok(answer(&events, cursor))
+    Ok(Answer { events, cursor })
 }
 
 async fn next_match(

@@ -8,9 +8,9 @@
 //! ordinary route, which answers it exactly as before.
 
 use crate::config::Settings;
-use crate::live::Hub;
 use crate::live::poll::{PollQuery, poll, shed_headers};
 use crate::live::stream::parse_lot_filter;
+use crate::live::{Filter, Hub, Source};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -37,24 +37,11 @@ pub async fn answer_polls(
     ) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let filter = match lot {
-        Some(id) if hub.is_known_open(id) => crate::live::Filter::Lot(id),
-        // Unknown to the hub: the routed handler asks the database.
-        Some(_) => return Ok(next.call(req).await?.map_into_left_body()),
-        None => match parse_lot_filter(query.lots.as_deref()) {
-            Ok(filter) => filter,
-            Err(_) => return Ok(next.call(req).await?.map_into_left_body()),
-        },
+    let Some(filter) = plain_filter(&hub, lot, &query) else {
+        return Ok(next.call(req).await?.map_into_left_body());
     };
     let (http, _) = req.into_parts();
-    let mut res = match poll(
-        &http,
-        hub.get_ref(),
-        crate::live::Source::Events(filter),
-        &query,
-    )
-    .await
-    {
+    let mut res = match poll(&http, hub.get_ref(), Source::Events(filter), &query).await {
         Ok(res) => res,
         Err(e) => e.error_response(),
     };
@@ -80,7 +67,13 @@ fn plain_poll(req: &ServiceRequest) -> Option<(Option<Uuid>, PollQuery)> {
     if !is_bodiless_get_poll(req) || tracing::enabled!(tracing::Level::DEBUG) {
         return None;
     }
-    let lot = match req.path() {
+    plain_poll_target(req.path(), req.query_string())
+}
+
+/// The lot (none for `/poll`) and query of a poll's path and query string, when both are in the
+/// plain form the fast paths take (here and `poll_connections`); anything else is routed.
+pub(crate) fn plain_poll_target(path: &str, query: &str) -> Option<(Option<Uuid>, PollQuery)> {
+    let lot = match path {
         "/poll" => None,
         path => {
             let id = path.strip_prefix("/lots/")?.strip_suffix("/poll")?;
@@ -89,27 +82,36 @@ fn plain_poll(req: &ServiceRequest) -> Option<(Option<Uuid>, PollQuery)> {
             Some(Uuid::parse_str(id).ok()?)
         }
     };
-    let mut query = PollQuery {
+    let mut poll = PollQuery {
         after: None,
         timeout: None,
         lots: None,
         // `?sale=` reads the database: it takes the routed path.
         sale: None,
     };
-    for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=')?;
         // Escapes and repeats are left to the routed path's full parser.
         if value.contains(['%', '+']) {
             return None;
         }
         match key {
-            "after" if query.after.is_none() => query.after = Some(value.to_owned()),
-            "timeout" if query.timeout.is_none() => query.timeout = Some(value.parse().ok()?),
-            "lots" if query.lots.is_none() => query.lots = Some(value.to_owned()),
+            "after" if poll.after.is_none() => poll.after = Some(value.to_owned()),
+            "timeout" if poll.timeout.is_none() => poll.timeout = Some(value.parse().ok()?),
+            "lots" if poll.lots.is_none() => poll.lots = Some(value.to_owned()),
             _ => return None,
         }
     }
-    Some((lot, query))
+    Some((lot, poll))
+}
+
+/// What a plain poll follows, as the routed handlers would decide, or None when only they can
+/// (a lot the hub does not know to be open, a malformed list).
+pub(crate) fn plain_filter(hub: &Hub, lot: Option<Uuid>, query: &PollQuery) -> Option<Filter> {
+    match lot {
+        Some(id) => hub.is_known_open(id).then_some(Filter::Lot(id)),
+        None => parse_lot_filter(query.lots.as_deref()).ok(),
+    }
 }
 
 #[cfg(test)]
