@@ -8,8 +8,9 @@
 #
 #   scripts/longpoll-vs-nchan.sh [OUT] [ROUNDS]
 #   ONLY="gavel" scripts/longpoll-vs-nchan.sh OUT 1     # a subset, in this order (of nchan,
-#                                                       # nchanev, floor, gavel, gavelsse, sockets)
-#   GAVEL_BIN=path/to/gavel …                            # another build of Gavel
+#                                                       # nchanev, floor, gavel, gavelnext,
+#                                                       # gavelsse, sockets)
+#   GAVEL_BIN=path/to/gavel FLOOR_BIN=path/to/gavel-floor …  # other builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-$(mktemp -d)}
@@ -49,7 +50,7 @@ nchan_run() {
 
 floor() {
   local addr=127.0.0.1:8094 pid
-  target/release/gavel-floor --serve-pollers "$addr" >"$OUT/floor-$1.server.log" 2>&1 &
+  "${FLOOR_BIN:-target/release/gavel-floor}" --serve-pollers "$addr" >"$OUT/floor-$1.server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "http://$addr/poll" && break; sleep 0.1; done
   "$LOAD" longpoll "${COMMON[@]}" \
@@ -96,6 +97,20 @@ gavel() {
   echo "== gavel $1"; grep -v '^{' "$OUT/gavel-$1.txt" | tail -12
 }
 
+# Gavel in Nchan's own long-poll protocol (`/lots/{id}/next`: one event per answer, the cursor
+# in ETag / If-None-Match), so the client does for Gavel exactly what it does for Nchan.
+gavelnext() {
+  local pid lot bidder
+  gavel_up "next-$1"
+  "$LOAD" longpoll "${COMMON[@]}" --http-cache-cursor \
+    --url "http://$GAVEL/lots/$lot/next?timeout=25" \
+    --pub-url "http://$GAVEL/api/v1/lots/$lot/bids" --pub-header "Authorization: Bearer $bidder" \
+    "${BID_BODY[@]}" \
+    --server-pid "$pid" --label "next-$1" --json-out "$OUT/runs.jsonl" >"$OUT/next-$1.txt" 2>&1 || true
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "== gavel next $1"; grep -v '^{' "$OUT/next-$1.txt" | tail -12
+}
+
 # Gavel's SSE on the same work, and the kernel's floor under it (`gavel-floor --sockets`:
 # a frame of the event's size written to as many held loopback connections, no HTTP).
 gavelsse() {
@@ -110,13 +125,13 @@ gavelsse() {
 }
 
 sockets() {
-  target/release/gavel-floor --sockets "$N" --rounds "$M" --interval-ms "$INTERVAL" \
+  "${FLOOR_BIN:-target/release/gavel-floor}" --sockets "$N" --rounds "$M" --interval-ms "$INTERVAL" \
     --frame-bytes 1000 | tee -a "$OUT/sockets.jsonl"
 }
 
 date -u +%FT%TZ >"$OUT/started"
 for r in $(seq "$ROUNDS"); do
-  for server in ${ONLY:-nchan nchanev floor gavel gavelsse sockets}; do
+  for server in ${ONLY:-nchan nchanev floor gavel gavelnext gavelsse sockets}; do
     "$server" "$r"
     sleep "${PAUSE:-65}"   # TIME_WAIT from 10,000 sockets
   done

@@ -15,7 +15,11 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// The request headers a poll reads: the cursor, and what kind of error page to send.
-const KEPT_HEADERS: [HeaderName; 2] = [header::ACCEPT, HeaderName::from_static("last-event-id")];
+const KEPT_HEADERS: [HeaderName; 3] = [
+    header::ACCEPT,
+    header::IF_NONE_MATCH,
+    HeaderName::from_static("last-event-id"),
+];
 
 const DEFAULT_WAIT: u64 = 25;
 const MAX_WAIT: u64 = 55;
@@ -110,12 +114,74 @@ impl Answer {
         body
     }
 
+    /// The answer in Nchan's long-poll protocol (`next`): the first event, its id the ETag, or
+    /// 304 with the cursor as the ETag when none came.
+    pub fn next_response(&self) -> HttpResponse {
+        match self.events.first() {
+            Some(event) => HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("Cache-Control", "no-cache"))
+                .insert_header(("ETag", etag(event.id)))
+                .body(event.json().to_vec()),
+            None => HttpResponse::NotModified()
+                .insert_header(("Cache-Control", "no-cache"))
+                .insert_header(("ETag", etag(self.cursor)))
+                .finish(),
+        }
+    }
+
     fn response(&self) -> HttpResponse {
         HttpResponse::Ok()
             .content_type("application/json")
             .insert_header(("Cache-Control", "no-cache"))
             .body(self.body())
     }
+}
+
+/// An event id as an ETag.
+pub fn etag(id: i64) -> String {
+    format!("\"{id}\"")
+}
+
+/// The event id in an `If-None-Match` (one entity tag, weak or strong), Nchan's cursor.
+pub fn if_none_match(value: &str) -> Option<i64> {
+    let tag = value.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    super::cursor::parse_cursor(tag.strip_prefix('"')?.strip_suffix('"')?)
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    pub(crate) timeout: Option<u64>,
+}
+
+/// A lot's events in Nchan's long-poll protocol (docs/API.md): one event per answer, its id
+/// the ETag; the client sends the last ETag back as `If-None-Match`. Without one, the next
+/// event from now on.
+pub async fn lot_next(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    store: web::Data<Store>,
+    path: web::Path<String>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    let lot = public_lot(&hub, &store, &path).await?;
+    let source = Source::Events(Filter::Lot(lot));
+    let after = match req.headers().get(header::IF_NONE_MATCH) {
+        Some(value) => value.to_str().ok().and_then(if_none_match).ok_or_else(|| {
+            AppError::field(
+                "If-None-Match",
+                "invalid_cursor",
+                "If-None-Match is the ETag of the last answer: an event id in quotes",
+            )
+        })?,
+        None => hub.latest_of(&source).await?,
+    };
+    if req.method() == actix_web::http::Method::HEAD {
+        return Ok(Answer::empty(after).next_response());
+    }
+    let answer = wait_after(hub.get_ref(), &source, after, wait_of(query.timeout)).await?;
+    Ok(answer.next_response())
 }
 
 /// How long a poll may wait: its `timeout`, at most `MAX_WAIT`.

@@ -13,8 +13,8 @@
 //! actix-http with the bytes read so far, and the connection stays there.
 
 use super::fast_polls::{plain_filter, plain_poll_target};
-use crate::live::poll::{Answer, wait_after, wait_of};
-use crate::live::{Hub, Source};
+use crate::live::poll::{self, Answer, wait_after, wait_of};
+use crate::live::{Filter, Hub, Source};
 use actix_server::GracefulShutdownSignal;
 use std::future::Future;
 use std::io::{self, Write};
@@ -25,6 +25,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use uuid::Uuid;
 
 /// A head longer than this, or with more headers than `MAX_HEADERS`, is left to actix-http.
 const HEAD_LIMIT: usize = 8 * 1024;
@@ -35,8 +36,8 @@ const IDLE: Duration = Duration::from_secs(5);
 
 pub struct Polls {
     hub: Arc<Hub>,
-    /// The answer's headers that never change: its type, no caching, the site's headers.
-    fixed: Vec<u8>,
+    /// The site's headers (`add_site_headers`), as written.
+    site: Vec<u8>,
     stalled_after: Duration,
     shutdown: GracefulShutdownSignal,
 }
@@ -50,24 +51,34 @@ impl Polls {
     ) -> Polls {
         let mut headers = actix_web::http::header::HeaderMap::new();
         super::add_site_headers(&mut headers, secure);
-        let mut fixed = b"content-type: application/json\r\ncache-control: no-cache\r\n".to_vec();
+        let mut site = Vec::new();
         for (name, value) in &headers {
-            fixed.extend_from_slice(name.as_str().as_bytes());
-            fixed.extend_from_slice(b": ");
-            fixed.extend_from_slice(value.as_bytes());
-            fixed.extend_from_slice(b"\r\n");
+            site.extend_from_slice(name.as_str().as_bytes());
+            site.extend_from_slice(b": ");
+            site.extend_from_slice(value.as_bytes());
+            site.extend_from_slice(b"\r\n");
         }
         Polls {
             hub,
-            fixed,
+            site,
             stalled_after,
             shutdown,
         }
     }
 }
 
+/// The two long-poll protocols (API.md §4 and docs/API.md).
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    /// `/poll`: `{"events":[…],"cursor":N}`, the cursor in the query.
+    Json,
+    /// `/lots/{id}/next`: Nchan's, one event per answer, the cursor in `ETag`/`If-None-Match`.
+    Next,
+}
+
 /// A poll read off the connection: what it follows and how, and how the connection goes on.
 struct PlainPoll {
+    protocol: Protocol,
     source: Source,
     after: i64,
     wait: Duration,
@@ -186,7 +197,8 @@ fn read_poll(buf: &[u8], hub: &Hub) -> Read {
     let (Some(target), Some(minor)) = (req.path, req.version) else {
         return Read::Other;
     };
-    let (mut close, mut keep_alive_asked, mut last_event_id) = (false, false, None);
+    let (mut close, mut keep_alive_asked) = (false, false);
+    let (mut last_event_id, mut if_none_match) = (None, None);
     // HTTP/1.1 without a Host is refused by actix-http (400): let it say so.
     let mut host = minor == 0;
     for header in req.headers.iter() {
@@ -213,12 +225,34 @@ fn read_poll(buf: &[u8], hub: &Hub) -> Read {
                 Ok(_) => {}
                 Err(_) => return Read::Other,
             }
+        } else if name.eq_ignore_ascii_case("if-none-match") {
+            if_none_match = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(poll::if_none_match);
+            if if_none_match.is_none() {
+                return Read::Other;
+            }
         }
     }
     if !host {
         return Read::Other;
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if let Some((lot, timeout)) = plain_next_target(path, query) {
+        if !hub.is_known_open(lot) {
+            return Read::Other;
+        }
+        return Read::Poll(PlainPoll {
+            protocol: Protocol::Next,
+            source: Source::Events(Filter::Lot(lot)),
+            // Without an ETag, the next event from now on (`poll::lot_next`).
+            after: if_none_match.unwrap_or_else(|| hub.latest_id()),
+            wait: wait_of(timeout),
+            minor,
+            keep_alive: keeps_alive(minor, keep_alive_asked, close),
+            len,
+        });
+    }
     let Some((lot, query)) = plain_poll_target(path, query) else {
         return Read::Other;
     };
@@ -233,38 +267,78 @@ fn read_poll(buf: &[u8], hub: &Hub) -> Read {
         return Read::Other;
     };
     Read::Poll(PlainPoll {
+        protocol: Protocol::Json,
         source: Source::Events(filter),
         after,
         wait: wait_of(query.timeout),
         minor,
-        keep_alive: if minor == 0 {
-            keep_alive_asked && !close
-        } else {
-            !close
-        },
+        keep_alive: keeps_alive(minor, keep_alive_asked, close),
         len,
     })
 }
 
-/// The answer as actix-http would write it for the routed handler.
+/// Whether the connection stays open after the answer, as actix-http decides: HTTP/1.0 only
+/// when asked, HTTP/1.1 unless told to close.
+fn keeps_alive(minor: u8, keep_alive_asked: bool, close: bool) -> bool {
+    if minor == 0 {
+        keep_alive_asked && !close
+    } else {
+        !close
+    }
+}
+
+/// The lot and `timeout` of `/lots/{id}/next` in the plain form (as `plain_poll_target`).
+fn plain_next_target(path: &str, query: &str) -> Option<(Uuid, Option<u64>)> {
+    let id = path.strip_prefix("/lots/")?.strip_suffix("/next")?;
+    (id.len() == 36).then_some(())?;
+    let lot = Uuid::parse_str(id).ok()?;
+    let mut timeout = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=')? {
+            ("timeout", value) if timeout.is_none() => timeout = Some(value.parse().ok()?),
+            _ => return None,
+        }
+    }
+    Some((lot, timeout))
+}
+
+/// The answer as actix-http would write the routed handler's.
 fn response(polls: &Polls, poll: &PlainPoll, keep_alive: bool, answer: &Answer) -> Vec<u8> {
-    let body = answer.body();
-    let mut out = Vec::with_capacity(body.len() + 256);
-    let _ = write!(
-        out,
-        "HTTP/1.{} 200 OK\r\ncontent-length: {}\r\n",
-        poll.minor,
-        body.len()
-    );
+    let (body, etag) = match poll.protocol {
+        Protocol::Json => (Some(answer.body()), None),
+        Protocol::Next => match answer.events.first() {
+            Some(event) => (Some(event.json().to_vec()), Some(event.id)),
+            None => (None, Some(answer.cursor)),
+        },
+    };
+    let mut out = Vec::with_capacity(body.as_ref().map_or(0, Vec::len) + 256);
+    let _ = match &body {
+        Some(body) => write!(
+            out,
+            "HTTP/1.{} 200 OK\r\ncontent-length: {}\r\n",
+            poll.minor,
+            body.len()
+        ),
+        None => write!(out, "HTTP/1.{} 304 Not Modified\r\n", poll.minor),
+    };
     match (poll.minor, keep_alive) {
         (0, true) => out.extend_from_slice(b"connection: keep-alive\r\n"),
         (1, false) => out.extend_from_slice(b"connection: close\r\n"),
         _ => {}
     }
-    out.extend_from_slice(&polls.fixed);
+    if body.is_some() {
+        out.extend_from_slice(b"content-type: application/json\r\n");
+    }
+    out.extend_from_slice(b"cache-control: no-cache\r\n");
+    if let Some(id) = etag {
+        let _ = write!(out, "etag: \"{id}\"\r\n");
+    }
+    out.extend_from_slice(&polls.site);
     date::write(&mut out);
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&body);
+    if let Some(body) = body {
+        out.extend_from_slice(&body);
+    }
     out
 }
 

@@ -135,6 +135,7 @@ endpoints! { SITE, register_site, "", super::pages::PageError;
     // Long polls first: 10,000 pollers send 40,000 a second during a bid's fan-out, and each
     // pattern tried before the match is a regex run (measured: 4% of the server's CPU).
     "/lots/{id}/poll" => { GET poll::lot_poll: Anyone },
+    "/lots/{id}/next" => { GET poll::lot_next: Anyone },
     "/poll" => { GET poll::site_poll: Anyone },
     "/lots/{id}/events" => { GET stream::lot_events: Anyone },
     "/events" => { GET stream::site_events: Anyone },
