@@ -105,6 +105,7 @@ impl Application {
                 hub.clone(),
                 store.clone(),
             )),
+            direct_live: aweb::Data::new(Default::default()),
         };
         spawn_forgetting_idle_limits(data.limits.clone().into_inner());
         spawn_purging_expired(store.clone(), settings.clock.clone());

@@ -153,54 +153,9 @@ async fn open(
         let empty = futures_util::stream::empty::<Result<Bytes, Infallible>>();
         return Ok(stream_response(req, ndjson, empty));
     }
-    let transport = if ndjson {
-        Transport::Ndjson
-    } else {
-        Transport::Sse
-    };
-    // Subscribe first, then read the backlog: an event committed in between is in both,
-    // and the id check below sends it once.
-    let (rx, channel) = hub.subscribe_to(&source);
-    let guard = hub.admit(transport, channel.clone())?;
-    let last_id = match after {
-        Some(after) => after,
-        None => hub.latest_of(&source).await?,
-    };
-    // The first page now, so a bad database answers with an error rather than a dead stream;
-    // the rest is read page by page as the client takes it.
-    let (backlog, scanned, caught_up) = hub.page(&source, last_id).await?;
-
-    let mut pending: VecDeque<Bytes> = VecDeque::with_capacity(backlog.len() + 2);
-    if !ndjson {
-        pending.push_back(Bytes::from_static(RETRY));
-        if let (Source::Events(Filter::Lot(id)), Some(channel)) = (&source, &channel) {
-            let watchers = channel.watchers.load(std::sync::atomic::Ordering::Relaxed);
-            pending.push_back(presence::frame(*id, watchers));
-        }
-    }
-    for e in backlog {
-        pending.push_back(if ndjson {
-            e.line.clone()
-        } else {
-            e.sse.clone()
-        });
-    }
-    let watch = Watch {
-        hub: hub.clone(),
-        source,
-        rx,
-        pending,
-        last_id: scanned,
-        catching_up: !caught_up,
-        ndjson,
-        spoke: true,
-        _guard: guard,
-    };
+    let watch = Watch::open(hub, source, after, ndjson).await?;
     let body = futures_util::stream::unfold(watch, |mut w| async move {
-        w.next().await.map(|bytes| {
-            w.spoke = true;
-            (Ok::<_, Infallible>(bytes), w)
-        })
+        w.next().await.map(|bytes| (Ok::<_, Infallible>(bytes), w))
     });
     Ok(stream_response(req, ndjson, body))
 }
@@ -231,7 +186,7 @@ fn stream_response(
 }
 
 /// One watcher's whole state: a receiver and what is queued for it.
-struct Watch {
+pub(crate) struct Watch {
     hub: Arc<Hub>,
     source: Source,
     rx: broadcast::Receiver<Push>,
@@ -247,7 +202,74 @@ struct Watch {
 }
 
 impl Watch {
-    async fn next(&mut self) -> Option<Bytes> {
+    /// Admits a watcher of `source` from `after` (none: new events only), with what it is sent
+    /// first: `retry` and the lot's watchers (SSE), and the first page of the backlog.
+    pub(crate) async fn open(
+        hub: Arc<Hub>,
+        source: Source,
+        after: Option<i64>,
+        ndjson: bool,
+    ) -> Result<Watch, AppError> {
+        let transport = if ndjson {
+            Transport::Ndjson
+        } else {
+            Transport::Sse
+        };
+        // Subscribe first, then read the backlog: an event committed in between is in both,
+        // and the id check in `next` sends it once.
+        let (rx, channel) = hub.subscribe_to(&source);
+        let guard = hub.admit(transport, channel.clone())?;
+        let last_id = match after {
+            Some(after) => after,
+            None => hub.latest_of(&source).await?,
+        };
+        // The first page now, so a bad database answers with an error rather than a dead
+        // stream; the rest is read page by page as the client takes it.
+        let (backlog, scanned, caught_up) = hub.page(&source, last_id).await?;
+
+        let mut pending: VecDeque<Bytes> = VecDeque::with_capacity(backlog.len() + 2);
+        if !ndjson {
+            pending.push_back(Bytes::from_static(RETRY));
+            if let (Source::Events(Filter::Lot(id)), Some(channel)) = (&source, &channel) {
+                let watchers = channel.watchers.load(std::sync::atomic::Ordering::Relaxed);
+                pending.push_back(presence::frame(*id, watchers));
+            }
+        }
+        for e in backlog {
+            pending.push_back(if ndjson {
+                e.line.clone()
+            } else {
+                e.sse.clone()
+            });
+        }
+        Ok(Watch {
+            hub,
+            source,
+            rx,
+            pending,
+            last_id: scanned,
+            catching_up: !caught_up,
+            ndjson,
+            spoke: true,
+            _guard: guard,
+        })
+    }
+
+    /// The next bytes to send: None when the stream ends (the server stops).
+    pub(crate) async fn next(&mut self) -> Option<Bytes> {
+        let bytes = self.produce().await;
+        self.spoke |= bytes.is_some();
+        bytes
+    }
+
+    /// Bytes already queued (a backlog page), to go out with the ones `next` gave.
+    pub(crate) fn ready(&mut self) -> Option<Bytes> {
+        let bytes = self.pending.pop_front();
+        self.spoke |= bytes.is_some();
+        bytes
+    }
+
+    async fn produce(&mut self) -> Option<Bytes> {
         loop {
             if let Some(bytes) = self.pending.pop_front() {
                 return Some(bytes);

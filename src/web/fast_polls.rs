@@ -71,7 +71,7 @@ fn plain_poll(req: &ServiceRequest) -> Option<(Option<Uuid>, PollQuery)> {
 }
 
 /// The lot (none for `/poll`) and query of a poll's path and query string, when both are in the
-/// plain form the fast paths take (here and `poll_connections`); anything else is routed.
+/// plain form the fast paths take (here and `live_connections`); anything else is routed.
 pub(crate) fn plain_poll_target(path: &str, query: &str) -> Option<(Option<Uuid>, PollQuery)> {
     let lot = match path {
         "/poll" => None,

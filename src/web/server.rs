@@ -1,7 +1,7 @@
 //! The HTTP server: the site's one `App`, served over TLS by actix-web's `HttpServer`, and over
-//! plain HTTP by actix-server with every connection starting in `poll_connections`.
+//! plain HTTP by actix-server with every connection starting in `live_connections`.
 
-use super::poll_connections::{Polls, Replayed, serve};
+use super::live_connections::{Polls, Replayed, serve};
 use crate::config::Settings;
 use crate::live::Hub;
 use crate::store::Store;
@@ -31,6 +31,7 @@ pub struct SiteData {
     pub deadline: aweb::Data<super::body_deadline::BodyDeadline>,
     pub images: aweb::Data<crate::images::Images>,
     pub searches: aweb::Data<super::search_cache::SearchCache>,
+    pub direct_live: aweb::Data<super::live_connections::Answered>,
 }
 
 /// The site: its middleware, shared data and routes.
@@ -61,6 +62,7 @@ pub fn site(
         .app_data(data.deadline.clone())
         .app_data(data.images.clone())
         .app_data(data.searches.clone())
+        .app_data(data.direct_live.clone())
         .configure(super::routes)
         .default_service(aweb::to(super::pages::not_found))
 }
@@ -90,14 +92,15 @@ pub fn tls(
         .run())
 }
 
-/// The site over plain HTTP: each connection is served by `poll_connections` while it only
-/// long-polls, then by actix-http configured as `HttpServer` would be (and as `tls` is).
+/// The site over plain HTTP: each connection is served by `live_connections` while it only
+/// long-polls or streams, then by actix-http configured as `HttpServer` would be (and as `tls` is).
 pub fn plain(listener: TcpListener, data: SiteData) -> std::io::Result<Server> {
     let addr = listener.local_addr()?;
     let builder = Server::build();
     let shutdown = builder.graceful_shutdown_signal();
     let polls = Arc::new(Polls::new(
         data.hub.get_ref().clone(),
+        data.direct_live.clone().into_inner(),
         data.settings.cookies.secure,
         data.settings.stalled_after,
         shutdown.clone(),

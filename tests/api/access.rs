@@ -134,7 +134,7 @@ fn concrete(endpoint: &Endpoint, lot: &str) -> String {
         .replace("{image_id}", "00000000-0000-0000-0000-000000000000")
         .replace("{slug}", "toys")
         .replace("{file}", &format!("{}.jpg", "0".repeat(64)));
-    if path.ends_with("/poll") {
+    if path.ends_with("/poll") || path.ends_with("/next") {
         format!("{path}?timeout=1")
     } else {
         path

@@ -21,6 +21,7 @@ mod idempotency;
 mod images;
 mod layers;
 mod live;
+mod live_connections;
 mod load;
 mod lots;
 mod nginx;

@@ -1,19 +1,22 @@
-//! Connections that only long-poll, served without actix-http. Why (measured, BENCHMARKS.md):
-//! 10,000 pollers send a poll each after every event, and actix-http gives every connection two
-//! 8 KiB buffers and a dispatcher, and every poll a request head, a response and their encoding:
-//! a bare actix-web poller cost 20–22 µs of CPU per delivery and 19 KB per waiting poller,
-//! against Nchan's 15–17 µs and 10 KB.
+//! Connections that only long-poll or stream, served without actix-http. Why (measured,
+//! BENCHMARKS.md): 10,000 pollers send a poll each after every event, and actix-http gives every
+//! connection two 8 KiB buffers and a dispatcher, and every poll a request head, a response and
+//! their encoding: a bare actix-web poller cost 20–22 µs of CPU per delivery and 19 KB per
+//! waiting poller, against Nchan's 15–17 µs and 10 KB. A held stream paid the same buffers.
 //!
-//! Every plain-HTTP connection starts here. While its requests are plain polls of what the hub
-//! knows (`fast_polls::plain_poll_target`: GET, no body, the canonical path and query), this loop
-//! parses them with httparse, waits with the hub as the routed handler does (`poll::wait_after`)
-//! and writes the same answer, headers included. A waiting poller holds its socket, its request's
-//! few hundred bytes and a small task. The first request that is anything else (or a poll the
-//! hub cannot answer: the routed handler then answers, with its error page if need be) goes to
-//! actix-http with the bytes read so far, and the connection stays there.
+//! Every plain-HTTP connection starts here. While its requests are plain polls or streams of what
+//! the hub knows (GET, no body, the canonical path and query: `fast_polls::plain_poll_target` for
+//! `/poll`, `plain_next_target` for Nchan's protocol on `/lots/{id}/next`, `plain_stream_target`
+//! for `/events`), this loop parses them with httparse, waits with the hub as the routed handlers
+//! do (`poll::wait_after`, `stream::Watch`) and writes the same answer, headers included (tests
+//! compare them). A waiting poller holds its socket, its request's few hundred bytes and a small
+//! task; a stream its `Watch`. The first request that is anything else (or one the hub refuses:
+//! the routed handler then answers, with its error page) goes to actix-http with the bytes read
+//! so far, and the connection stays there.
 
 use super::fast_polls::{plain_filter, plain_poll_target};
 use crate::live::poll::{self, Answer, wait_after, wait_of};
+use crate::live::stream::Watch;
 use crate::live::{Filter, Hub, Source};
 use actix_server::GracefulShutdownSignal;
 use std::future::Future;
@@ -21,21 +24,34 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
-/// A head longer than this, or with more headers than `MAX_HEADERS`, is left to actix-http.
+/// Bytes a client may send ahead while its poll waits; more and it is let go.
 const HEAD_LIMIT: usize = 8 * 1024;
+/// A head with more headers than this is left to actix-http.
 const MAX_HEADERS: usize = 32;
 /// How long a connection may sit without a request, as actix-http's keep-alive and first
 /// request timeout allow.
 const IDLE: Duration = Duration::from_secs(5);
 
+/// Polls answered here, for `/metrics`: how much of the long-poll traffic skips actix-http.
+#[derive(Default)]
+pub struct Answered(AtomicU64);
+
+impl Answered {
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 pub struct Polls {
     hub: Arc<Hub>,
+    answered: Arc<Answered>,
     /// The site's headers (`add_site_headers`), as written.
     site: Vec<u8>,
     stalled_after: Duration,
@@ -45,6 +61,7 @@ pub struct Polls {
 impl Polls {
     pub fn new(
         hub: Arc<Hub>,
+        answered: Arc<Answered>,
         secure: bool,
         stalled_after: Duration,
         shutdown: GracefulShutdownSignal,
@@ -60,6 +77,7 @@ impl Polls {
         }
         Polls {
             hub,
+            answered,
             site,
             stalled_after,
             shutdown,
@@ -89,8 +107,18 @@ struct PlainPoll {
     len: usize,
 }
 
+/// A stream read off the connection (`/lots/{id}/events`, `/events?lots=`).
+struct PlainStream {
+    source: Source,
+    after: Option<i64>,
+    ndjson: bool,
+    /// HTTP/1.0: close-delimited, not chunked (RFC 9112), as `stream::stream_response`.
+    minor: u8,
+}
+
 enum Read {
     Poll(PlainPoll),
+    Stream(PlainStream),
     /// Not (yet) a complete head.
     Partial,
     /// Anything else: actix-http's.
@@ -111,7 +139,15 @@ where
         let poll = loop {
             match read_poll(&buf, &polls.hub) {
                 Read::Poll(poll) => break Some(poll),
-                Read::Partial if buf.len() < HEAD_LIMIT => {}
+                Read::Stream(stream) => {
+                    if let Err(buf) = serve_stream(&mut io, polls, stream, buf).await {
+                        http(Replayed::new(buf, io), peer).await;
+                    }
+                    return;
+                }
+                // A head comes in one read: one that does not (a slow or odd client) is
+                // actix-http's, with its request timeout from here.
+                Read::Partial if buf.is_empty() => {}
                 _ => break None,
             }
             let idle = buf.is_empty();
@@ -122,9 +158,8 @@ where
             match read {
                 Ok(Ok(0) | Err(_)) => return,
                 Ok(Ok(_)) => {}
-                // Idle: closed, as actix-http does. Part of a head: its timeout answers.
-                Err(_) if idle => return,
-                Err(_) => break None,
+                // Idle: closed, as actix-http does.
+                Err(_) => return,
             }
         };
         let Some(poll) = poll else {
@@ -141,6 +176,7 @@ where
             http(Replayed::new(buf, io), peer).await;
             return;
         };
+        polls.answered.0.fetch_add(1, Ordering::Relaxed);
         let keep_alive = poll.keep_alive && !polls.hub.is_stopping();
         let out = response(polls, &poll, keep_alive, &answer);
         if io.write_all(&out).await.is_err() || !keep_alive {
@@ -149,6 +185,86 @@ where
         }
         buf.drain(..poll.len);
         buf.extend_from_slice(&pipelined);
+    }
+}
+
+/// Serves a stream to its end (the server stops, the client leaves); gives the request back
+/// for actix-http when the hub refuses it (its error page says why).
+async fn serve_stream(
+    io: &mut TcpStream,
+    polls: &Polls,
+    stream: PlainStream,
+    request: Vec<u8>,
+) -> Result<(), Vec<u8>> {
+    let Ok(mut watch) = Watch::open(
+        polls.hub.clone(),
+        stream.source,
+        stream.after,
+        stream.ndjson,
+    )
+    .await
+    else {
+        return Err(request);
+    };
+    polls.answered.0.fetch_add(1, Ordering::Relaxed);
+    let chunked = stream.minor == 1;
+    let mut out = Vec::with_capacity(512);
+    let _ = write!(out, "HTTP/1.{} 200 OK\r\n", stream.minor);
+    if chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    out.extend_from_slice(if stream.ndjson {
+        b"content-type: application/x-ndjson\r\n"
+    } else {
+        b"content-type: text/event-stream\r\n"
+    });
+    out.extend_from_slice(b"cache-control: no-cache\r\nx-accel-buffering: no\r\n");
+    out.extend_from_slice(&polls.site);
+    date::write(&mut out);
+    out.extend_from_slice(b"\r\n");
+    // The head at once, with what is queued (`retry`, the backlog's first page).
+    while let Some(bytes) = watch.ready() {
+        frame(&mut out, &bytes, chunked);
+    }
+    if io.write_all(&out).await.is_err() {
+        return Ok(());
+    }
+    out.clear();
+    let mut ignored = Vec::new();
+    loop {
+        let bytes = tokio::select! {
+            bytes = watch.next() => bytes,
+            () = hung_up(io, &mut ignored) => return Ok(()),
+        };
+        let Some(bytes) = bytes else { break };
+        // With whatever else is queued (a backlog page), in one write.
+        let mut next = Some(bytes);
+        while let Some(bytes) = next {
+            frame(&mut out, &bytes, chunked);
+            next = watch.ready();
+        }
+        if io.write_all(&out).await.is_err() {
+            return Ok(());
+        }
+        out.clear();
+        ignored.clear();
+    }
+    if chunked {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+    let _ = io.write_all(&out).await;
+    let _ = io.shutdown().await;
+    Ok(())
+}
+
+/// One body part, as a chunk or (HTTP/1.0) as is.
+fn frame(out: &mut Vec<u8>, bytes: &[u8], chunked: bool) {
+    if chunked {
+        let _ = write!(out, "{:X}\r\n", bytes.len());
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(b"\r\n");
+    } else {
+        out.extend_from_slice(bytes);
     }
 }
 
@@ -198,7 +314,7 @@ fn read_poll(buf: &[u8], hub: &Hub) -> Read {
         return Read::Other;
     };
     let (mut close, mut keep_alive_asked) = (false, false);
-    let (mut last_event_id, mut if_none_match) = (None, None);
+    let (mut last_event_id, mut if_none_match, mut accept) = (None, None, None);
     // HTTP/1.1 without a Host is refused by actix-http (400): let it say so.
     let mut host = minor == 0;
     for header in req.headers.iter() {
@@ -225,6 +341,11 @@ fn read_poll(buf: &[u8], hub: &Hub) -> Read {
                 Ok(_) => {}
                 Err(_) => return Read::Other,
             }
+        } else if name.eq_ignore_ascii_case("accept") {
+            match std::str::from_utf8(header.value) {
+                Ok(v) => accept = Some(v),
+                Err(_) => return Read::Other,
+            }
         } else if name.eq_ignore_ascii_case("if-none-match") {
             if_none_match = std::str::from_utf8(header.value)
                 .ok()
@@ -238,6 +359,29 @@ fn read_poll(buf: &[u8], hub: &Hub) -> Read {
         return Read::Other;
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if let Some((lot, after, lots)) = plain_stream_target(path, query) {
+        let after = match last_event_id.or(after) {
+            Some(raw) => match crate::live::cursor::parse_cursor(raw) {
+                Some(after) => Some(after),
+                None => return Read::Other,
+            },
+            None => None,
+        };
+        let filter = match lot {
+            Some(id) if hub.is_known_open(id) => Filter::Lot(id),
+            Some(_) => return Read::Other,
+            None => match crate::live::stream::parse_lot_filter(lots) {
+                Ok(filter) => filter,
+                Err(_) => return Read::Other,
+            },
+        };
+        return Read::Stream(PlainStream {
+            source: Source::Events(filter),
+            after,
+            ndjson: accept.is_some_and(|a| a.contains("application/x-ndjson")),
+            minor,
+        });
+    }
     if let Some((lot, timeout)) = plain_next_target(path, query) {
         if !hub.is_known_open(lot) {
             return Read::Other;
@@ -285,6 +429,35 @@ fn keeps_alive(minor: u8, keep_alive_asked: bool, close: bool) -> bool {
     } else {
         !close
     }
+}
+
+/// The lot (none for `/events`), `after` and `lots` of a stream's path and query in the plain
+/// form (as `plain_poll_target`).
+fn plain_stream_target<'a>(
+    path: &str,
+    query: &'a str,
+) -> Option<(Option<Uuid>, Option<&'a str>, Option<&'a str>)> {
+    let lot = match path {
+        "/events" => None,
+        path => {
+            let id = path.strip_prefix("/lots/")?.strip_suffix("/events")?;
+            (id.len() == 36).then_some(())?;
+            Some(Uuid::parse_str(id).ok()?)
+        }
+    };
+    let (mut after, mut lots) = (None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=')?;
+        if value.contains(['%', '+']) {
+            return None;
+        }
+        match key {
+            "after" if after.is_none() => after = Some(value),
+            "lots" if lots.is_none() && lot.is_none() => lots = Some(value),
+            _ => return None,
+        }
+    }
+    Some((lot, after, lots))
 }
 
 /// The lot and `timeout` of `/lots/{id}/next` in the plain form (as `plain_poll_target`).
