@@ -9,7 +9,7 @@
 #   scripts/longpoll-vs-nchan.sh [OUT] [ROUNDS]
 #   ONLY="gavel" scripts/longpoll-vs-nchan.sh OUT 1     # a subset, in this order (of nchan,
 #                                                       # nchanev, floor, gavel, gavelnext,
-#                                                       # gavelsse, sockets)
+#                                                       # nchansse, gavelsse, sockets)
 #   GAVEL_BIN=path/to/gavel FLOOR_BIN=path/to/gavel-floor …  # other builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,19 @@ nchanev() {
   pad=$(printf 'x%.0s' $(seq 800))
   nchan_run nchanev "$1" --body "{\"amount_cents\":{n},\"pad\":\"$pad\"}" --match-prefix '"amount_cents":'
 }
+# Nchan's SSE (`/sub/<ch>`), the broadcaster Gavel's SSE is held against.
+nchansse() {
+  local label=nchansse-$1 pids workers
+  pids=$("$NCHANCTL" start 1)
+  workers=${pids#* }
+  sleep 1
+  "$LOAD" sse "${COMMON[@]}" \
+    --url 'http://127.0.0.1:8091/sub/r{run}' --pub-url 'http://127.0.0.1:8091/pub/r{run}' \
+    --server-pid "$workers" --label "$label" --json-out "$OUT/runs.jsonl" >"$OUT/$label.txt" 2>&1 || true
+  "$NCHANCTL" stop >/dev/null
+  echo "== $label"; grep -v '^{' "$OUT/$label.txt" | tail -12
+}
+
 nchan_run() {
   local label=$1-$2 pids workers
   shift 2
@@ -131,7 +144,7 @@ sockets() {
 
 date -u +%FT%TZ >"$OUT/started"
 for r in $(seq "$ROUNDS"); do
-  for server in ${ONLY:-nchan nchanev floor gavel gavelnext gavelsse sockets}; do
+  for server in ${ONLY:-nchan nchanev floor gavel gavelnext nchansse gavelsse sockets}; do
     "$server" "$r"
     sleep "${PAUSE:-65}"   # TIME_WAIT from 10,000 sockets
   done

@@ -229,7 +229,7 @@ async fn serve_stream(
     if io.write_all(&out).await.is_err() {
         return Ok(());
     }
-    out.clear();
+    out = Vec::new();
     let mut ignored = Vec::new();
     loop {
         let bytes = tokio::select! {
@@ -246,7 +246,8 @@ async fn serve_stream(
         if io.write_all(&out).await.is_err() {
             return Ok(());
         }
-        out.clear();
+        // Not kept between events: a waiting stream holds no buffer.
+        out = Vec::new();
         ignored.clear();
     }
     if chunked {
