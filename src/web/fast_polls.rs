@@ -75,12 +75,7 @@ fn plain_poll(req: &ServiceRequest) -> Option<(Option<Uuid>, PollQuery)> {
 pub(crate) fn plain_poll_target(path: &str, query: &str) -> Option<(Option<Uuid>, PollQuery)> {
     let lot = match path {
         "/poll" => None,
-        path => {
-            let id = path.strip_prefix("/lots/")?.strip_suffix("/poll")?;
-            // Only the canonical hyphenated form: other spellings take the routed path.
-            (id.len() == 36).then_some(())?;
-            Some(Uuid::parse_str(id).ok()?)
-        }
+        path => Some(lot_in_path(path, "/poll")?),
     };
     let mut poll = PollQuery {
         after: None,
@@ -89,20 +84,40 @@ pub(crate) fn plain_poll_target(path: &str, query: &str) -> Option<(Option<Uuid>
         // `?sale=` reads the database: it takes the routed path.
         sale: None,
     };
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=')?;
-        // Escapes and repeats are left to the routed path's full parser.
-        if value.contains(['%', '+']) {
-            return None;
-        }
+    plain_pairs(query, |key, value| {
         match key {
             "after" if poll.after.is_none() => poll.after = Some(value.to_owned()),
             "timeout" if poll.timeout.is_none() => poll.timeout = Some(value.parse().ok()?),
             "lots" if poll.lots.is_none() => poll.lots = Some(value.to_owned()),
             _ => return None,
         }
-    }
+        Some(())
+    })?;
     Some((lot, poll))
+}
+
+/// The lot of `/lots/{id}{suffix}`, the id only in its canonical hyphenated form: other
+/// spellings take the routed path.
+pub(crate) fn lot_in_path(path: &str, suffix: &str) -> Option<Uuid> {
+    let id = path.strip_prefix("/lots/")?.strip_suffix(suffix)?;
+    (id.len() == 36).then_some(())?;
+    Uuid::parse_str(id).ok()
+}
+
+/// Hands each `key=value` pair of `query` to `take`; None if `take` refuses one or a value has
+/// escapes (escapes and repeats are left to the routed path's full parser).
+pub(crate) fn plain_pairs<'q>(
+    query: &'q str,
+    mut take: impl FnMut(&'q str, &'q str) -> Option<()>,
+) -> Option<()> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=')?;
+        if value.contains(['%', '+']) {
+            return None;
+        }
+        take(key, value)?;
+    }
+    Some(())
 }
 
 /// What a plain poll follows, as the routed handlers would decide, or None when only they can

@@ -14,7 +14,7 @@
 //! the routed handler then answers, with its error page) goes to actix-http with the bytes read
 //! so far, and the connection stays there.
 
-use super::fast_polls::{plain_filter, plain_poll_target};
+use super::fast_polls::{lot_in_path, plain_filter, plain_pairs, plain_poll_target};
 use crate::live::poll::{self, Answer, wait_after, wait_of};
 use crate::live::stream::Watch;
 use crate::live::{Filter, Hub, Source};
@@ -440,39 +440,31 @@ fn plain_stream_target<'a>(
 ) -> Option<(Option<Uuid>, Option<&'a str>, Option<&'a str>)> {
     let lot = match path {
         "/events" => None,
-        path => {
-            let id = path.strip_prefix("/lots/")?.strip_suffix("/events")?;
-            (id.len() == 36).then_some(())?;
-            Some(Uuid::parse_str(id).ok()?)
-        }
+        path => Some(lot_in_path(path, "/events")?),
     };
     let (mut after, mut lots) = (None, None);
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=')?;
-        if value.contains(['%', '+']) {
-            return None;
-        }
+    plain_pairs(query, |key, value| {
         match key {
             "after" if after.is_none() => after = Some(value),
             "lots" if lots.is_none() && lot.is_none() => lots = Some(value),
             _ => return None,
         }
-    }
+        Some(())
+    })?;
     Some((lot, after, lots))
 }
 
 /// The lot and `timeout` of `/lots/{id}/next` in the plain form (as `plain_poll_target`).
 fn plain_next_target(path: &str, query: &str) -> Option<(Uuid, Option<u64>)> {
-    let id = path.strip_prefix("/lots/")?.strip_suffix("/next")?;
-    (id.len() == 36).then_some(())?;
-    let lot = Uuid::parse_str(id).ok()?;
+    let lot = lot_in_path(path, "/next")?;
     let mut timeout = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=')? {
-            ("timeout", value) if timeout.is_none() => timeout = Some(value.parse().ok()?),
+    plain_pairs(query, |key, value| {
+        match key {
+            "timeout" if timeout.is_none() => timeout = Some(value.parse().ok()?),
             _ => return None,
         }
-    }
+        Some(())
+    })?;
     Some((lot, timeout))
 }
 
