@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// Most held streams at once (default: what the open-file limit allows, less a reserve).
     #[arg(long, env = "GAVEL_MAX_STREAMS")]
     pub max_streams: Option<usize>,
+    /// Server worker threads (default: one per core).
+    #[arg(long, env = "GAVEL_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
     /// The site's one currency (ISO 4217 code).
     #[arg(long, env = "GAVEL_CURRENCY", default_value = "EUR")]
     pub currency: String,
@@ -85,6 +88,8 @@ pub struct Settings {
     pub ending_soon: Duration,
     pub heartbeat: Duration,
     pub max_streams: Option<usize>,
+    /// Server worker threads; `None`: one per core.
+    pub workers: Option<usize>,
     pub currency: Currency,
     pub demo: bool,
     pub session_ttl: Duration,
@@ -129,6 +134,7 @@ impl Settings {
             ending_soon: Duration::from_secs(args.ending_soon_secs),
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
             max_streams: args.max_streams,
+            workers: args.workers.map(usize::from),
             currency: Currency::new(&args.currency),
             demo: args.demo,
             rate_limits: RateSettings {
@@ -161,6 +167,7 @@ impl Settings {
             ending_soon: Duration::from_secs(600),
             heartbeat: Duration::from_secs(15),
             max_streams: None,
+            workers: None,
             currency: Currency::default(),
             demo: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),

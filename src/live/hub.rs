@@ -32,6 +32,8 @@ pub enum Push {
     Heartbeat,
     /// The server is stopping: end the stream (the client reconnects elsewhere).
     Shutdown,
+    /// Pushes were lost on the way (a relay fell behind): catch up from the backlog.
+    Missed,
 }
 
 /// Which events a watcher wants.
@@ -253,8 +255,9 @@ impl Hub {
     ) -> (broadcast::Receiver<Push>, Option<Arc<LotChannel>>) {
         match filter {
             Filter::Lot(id) => {
-                let channel = self.lot_channel(*id);
-                (channel.tx.subscribe(), Some(channel))
+                let (rx, channel) =
+                    super::relay::subscribe(*id, CHANNEL_DEPTH, || self.lot_channel(*id));
+                (rx, Some(channel))
             }
             _ => (self.site.subscribe(), None),
         }

@@ -7,6 +7,7 @@ mod limits;
 pub mod metrics;
 pub(crate) mod poll;
 mod presence;
+pub(crate) mod relay;
 pub(crate) mod stream;
 
 pub use event::LiveEvent;

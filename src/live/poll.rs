@@ -229,6 +229,7 @@ pub(crate) async fn wait_after(
     }
     let _guard = hub.admit(Transport::LongPoll, channel)?;
     let first = tokio::select! {
+        biased;
         first = next_match(&mut rx, source, after) => first,
         () = tokio::time::sleep(wait) => None,
     };
@@ -257,7 +258,7 @@ async fn next_match(
     loop {
         match rx.recv().await {
             Ok(Push::Event(e)) if e.id > after && source.matches(&e) => return Some(e),
-            Ok(Push::Shutdown) => return None,
+            Ok(Push::Shutdown | Push::Missed) => return None,
             Ok(_) => {}
             // Lagged while waiting: the client is behind now, so answer empty-handed at once
             // and let the next poll fetch the backlog.

@@ -325,7 +325,9 @@ impl Watch {
                     }));
                 }
                 // Fell behind the channel: catch up from the backlog; publishing never waits.
-                Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                Err(broadcast::error::RecvError::Lagged(_)) | Ok(Push::Missed) => {
+                    self.catching_up = true
+                }
                 Ok(Push::Shutdown) | Err(broadcast::error::RecvError::Closed) => return None,
             }
         }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
@@ -132,6 +132,8 @@ where
     Fut: Future,
 {
     super::connections::drop_when_stalled(&io, polls.stalled_after);
+    // Each answer goes out in one write: nothing to gain from Nagle, a delayed ACK to lose.
+    let _ = io.set_nodelay(true);
     let peer = io.peer_addr().ok();
     let mut io = io;
     let mut buf = Vec::new();
@@ -152,6 +154,7 @@ where
             }
             let idle = buf.is_empty();
             let read = tokio::select! {
+                biased;
                 read = tokio::time::timeout(IDLE, read_some(&io, &mut buf)) => read,
                 () = polls.shutdown.notified(), if idle => return,
             };
@@ -168,6 +171,7 @@ where
         };
         let mut pipelined = Vec::new();
         let answer = tokio::select! {
+            biased;
             answer = wait_after(&polls.hub, &poll.source, poll.after, poll.wait) => answer,
             () = hung_up(&io, &mut pipelined) => return,
         };
@@ -233,6 +237,7 @@ async fn serve_stream(
     let mut ignored = Vec::new();
     loop {
         let bytes = tokio::select! {
+            biased;
             bytes = watch.next() => bytes,
             () = hung_up(io, &mut ignored) => return Ok(()),
         };
@@ -278,6 +283,14 @@ async fn read_some(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
         match io.try_read(&mut chunk) {
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
+                if n > 0 && n < chunk.len() {
+                    // A short read emptied the socket: forget its readiness now rather than
+                    // learn it from a second read that fails (a syscall per poll, measured).
+                    // Data that comes later raises a new edge; an end of stream stays seen.
+                    let _ = io.try_io(Interest::READABLE, || {
+                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                    });
+                }
                 return Ok(n);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

@@ -80,23 +80,34 @@ pub fn tls(
     config: rustls::ServerConfig,
 ) -> std::io::Result<Server> {
     let stalled_after = data.settings.stalled_after;
-    Ok(HttpServer::new(move || site(data.clone()))
-        .on_connect(move |conn, _| super::connections::drop_when_stalled(conn, stalled_after))
-        // A watcher that hangs up is dropped at once, not at the next heartbeat.
-        .h1_allow_half_closed(false)
-        .max_connection_rate(4096)
-        .shutdown_timeout(SHUTDOWN_TIMEOUT)
-        .client_disconnect_timeout(DISCONNECT_TIMEOUT)
-        .disable_signals()
-        .listen_rustls_0_23(listener, config)?
-        .run())
+    let workers = data.settings.workers;
+    let server = HttpServer::new(move || {
+        // Runs on each worker thread.
+        crate::live::relay::allow_here();
+        site(data.clone())
+    })
+    .on_connect(move |conn, _| super::connections::drop_when_stalled(conn, stalled_after))
+    // A watcher that hangs up is dropped at once, not at the next heartbeat.
+    .h1_allow_half_closed(false)
+    .max_connection_rate(4096)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT)
+    .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+    .disable_signals();
+    let server = match workers {
+        Some(n) => server.workers(n),
+        None => server,
+    };
+    Ok(server.listen_rustls_0_23(listener, config)?.run())
 }
 
 /// The site over plain HTTP: each connection is served by `live_connections` while it only
 /// long-polls or streams, then by actix-http configured as `HttpServer` would be (and as `tls` is).
 pub fn plain(listener: TcpListener, data: SiteData) -> std::io::Result<Server> {
     let addr = listener.local_addr()?;
-    let builder = Server::build();
+    let builder = match data.settings.workers {
+        Some(n) => Server::build().workers(n),
+        None => Server::build(),
+    };
     let shutdown = builder.graceful_shutdown_signal();
     let polls = Arc::new(Polls::new(
         data.hub.get_ref().clone(),
@@ -126,6 +137,8 @@ pub fn plain(listener: TcpListener, data: SiteData) -> std::io::Result<Server> {
                 .finish(map_config(app, |_| AppConfig::default()));
             let polls = polls.clone();
             fn_factory(move || {
+                // Runs on each worker thread.
+                crate::live::relay::allow_here();
                 let http = http.new_service(());
                 let polls = polls.clone();
                 async move {

@@ -420,3 +420,100 @@ async fn until(conn: &mut Conn, marker: &str) -> String {
     }
     conn.text()
 }
+
+/// `GAVEL_WORKERS` sets the server's worker threads, and pollers spread over all of them (each
+/// worker hears the lot through its own relay, `live::relay`) get every event of a burst of
+/// bids, in order, once.
+#[actix_web::test]
+async fn pollers_on_every_worker_get_every_event_of_a_burst() {
+    let server = crate::helpers::Gavel::start(&[("GAVEL_WORKERS", "3")]).await;
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).expect("threads");
+    let workers = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("actix-rt|system"))
+        .count();
+    assert_eq!(workers, 3);
+
+    let admin = server.token("root").await;
+    let seller = server.user("sam", "seller").await;
+    let bidders = [
+        server.user("bea", "bidder").await,
+        server.user("cal", "bidder").await,
+    ];
+    let lot = server.open_lot(&seller, &admin, 3600).await;
+    let start = server.lot(&lot).await["last_event_id"]
+        .as_i64()
+        .expect("last_event_id");
+    let url = server.url(&format!("/lots/{lot}/next?timeout=20"));
+    let pollers: Vec<_> = (0..24)
+        .map(|_| {
+            // A client each: a connection each, handed to the workers in turn.
+            let (client, url) = (reqwest::Client::new(), url.clone());
+            tokio::spawn(async move {
+                let (mut etag, mut ids) = (format!("\"{start}\""), Vec::new());
+                while ids.len() < 5 {
+                    let res = client
+                        .get(&url)
+                        .header("If-None-Match", &etag)
+                        .send()
+                        .await
+                        .expect("answered");
+                    let status = res.status().as_u16();
+                    etag = res.headers()["etag"].to_str().expect("etag").to_owned();
+                    if status == 200 {
+                        let event: serde_json::Value = res.json().await.expect("json");
+                        ids.push(event["id"].as_i64().expect("id"));
+                    } else {
+                        assert_eq!(status, 304);
+                    }
+                }
+                ids
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 0..5 {
+        let res = server
+            .post(
+                &format!("/api/v1/lots/{lot}/bids"),
+                Some(&bidders[n % 2]),
+                serde_json::json!({"amount_cents": 1_000 * (n as i64 + 1)}),
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 201, "bid {n}");
+    }
+    let log: serde_json::Value = server
+        .client
+        .get(server.url(&format!("/lots/{lot}/poll?after={start}&timeout=0")))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    let all: Vec<i64> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(all.len(), 5, "{log}");
+    for poller in pollers {
+        let ids = tokio::time::timeout(Duration::from_secs(20), poller)
+            .await
+            .expect("in time")
+            .expect("poller");
+        assert_eq!(ids, all);
+    }
+}
+
+#[test]
+fn no_workers_is_refused_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["--bind", "127.0.0.1:0", "--workers", "0"])
+        .output()
+        .expect("gavel runs");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--workers"), "{said}");
+}
