@@ -9,7 +9,8 @@
 #   scripts/longpoll-vs-nchan.sh [OUT] [ROUNDS]
 #   ONLY="gavel" scripts/longpoll-vs-nchan.sh OUT 1     # a subset, in this order (of nchan,
 #                                                       # nchanev, floor, gavel, gavelnext,
-#                                                       # nchansse, gavelsse, sockets)
+#                                                       # gavelnext1, nchansse, gavelsse,
+#                                                       # sockets)
 #   GAVEL_BIN=path/to/gavel FLOOR_BIN=path/to/gavel-floor …  # other builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,6 +124,9 @@ gavelnext() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
   echo "== gavel next $1"; grep -v '^{' "$OUT/next-$1.txt" | tail -12
 }
+
+# The same on one worker thread, as the Nchan beside it runs one worker process.
+gavelnext1() { GAVEL_WORKERS=1 gavelnext "w1-$1"; }
 
 # Gavel's SSE on the same work, and the kernel's floor under it (`gavel-floor --sockets`:
 # a frame of the event's size written to as many held loopback connections, no HTTP).
