@@ -88,8 +88,8 @@ pub struct Settings {
     pub ending_soon: Duration,
     pub heartbeat: Duration,
     pub max_streams: Option<usize>,
-    /// Server worker threads; `None`: one per core.
-    pub workers: Option<usize>,
+    /// Server worker threads (`GAVEL_WORKERS`, else one per core).
+    pub workers: usize,
     pub currency: Currency,
     pub demo: bool,
     pub session_ttl: Duration,
@@ -134,7 +134,7 @@ impl Settings {
             ending_soon: Duration::from_secs(args.ending_soon_secs),
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
             max_streams: args.max_streams,
-            workers: args.workers.map(usize::from),
+            workers: args.workers.map_or_else(one_per_core, usize::from),
             currency: Currency::new(&args.currency),
             demo: args.demo,
             rate_limits: RateSettings {
@@ -167,7 +167,7 @@ impl Settings {
             ending_soon: Duration::from_secs(600),
             heartbeat: Duration::from_secs(15),
             max_streams: None,
-            workers: None,
+            workers: one_per_core(),
             currency: Currency::default(),
             demo: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
@@ -181,4 +181,9 @@ impl Settings {
             trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// actix's own default for worker threads.
+fn one_per_core() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

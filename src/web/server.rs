@@ -81,7 +81,7 @@ pub fn tls(
 ) -> std::io::Result<Server> {
     let stalled_after = data.settings.stalled_after;
     let workers = data.settings.workers;
-    let server = HttpServer::new(move || {
+    Ok(HttpServer::new(move || {
         // Runs on each worker thread.
         crate::live::relay::allow_here();
         site(data.clone())
@@ -92,22 +92,17 @@ pub fn tls(
     .max_connection_rate(4096)
     .shutdown_timeout(SHUTDOWN_TIMEOUT)
     .client_disconnect_timeout(DISCONNECT_TIMEOUT)
-    .disable_signals();
-    let server = match workers {
-        Some(n) => server.workers(n),
-        None => server,
-    };
-    Ok(server.listen_rustls_0_23(listener, config)?.run())
+    .workers(workers)
+    .disable_signals()
+    .listen_rustls_0_23(listener, config)?
+    .run())
 }
 
 /// The site over plain HTTP: each connection is served by `live_connections` while it only
 /// long-polls or streams, then by actix-http configured as `HttpServer` would be (and as `tls` is).
 pub fn plain(listener: TcpListener, data: SiteData) -> std::io::Result<Server> {
     let addr = listener.local_addr()?;
-    let builder = match data.settings.workers {
-        Some(n) => Server::build().workers(n),
-        None => Server::build(),
-    };
+    let builder = Server::build().workers(data.settings.workers);
     let shutdown = builder.graceful_shutdown_signal();
     let polls = Arc::new(Polls::new(
         data.hub.get_ref().clone(),
