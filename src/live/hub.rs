@@ -288,11 +288,8 @@ impl Hub {
     ) -> Result<(Vec<Arc<LiveEvent>>, i64, bool), sqlx::Error> {
         let mut cursor = after;
         loop {
-            if cursor >= self.latest_id() {
-                return Ok((Vec::new(), cursor, true));
-            }
-            if let Some((events, upto, done)) = self.recent_after(filter, cursor) {
-                return Ok((events, upto, done));
+            if let Some(page) = self.page_in_memory(filter, cursor) {
+                return Ok(page);
             }
             let lot = match filter {
                 Filter::Lot(id) => Some(*id),
@@ -314,6 +311,24 @@ impl Hub {
                 return Ok((events, cursor, done));
             }
         }
+    }
+
+    /// `backlog_page` when memory holds it, without waiting; `None` when it takes a database read.
+    pub fn page_in_memory(
+        &self,
+        filter: &Filter,
+        after: i64,
+    ) -> Option<(Vec<Arc<LiveEvent>>, i64, bool)> {
+        if after >= self.latest_id() {
+            return Some((Vec::new(), after, true));
+        }
+        self.recent_after(filter, after)
+    }
+
+    /// Starts this worker thread's relay for the lot if need be (see `relay::relay_for`);
+    /// `false` off the workers.
+    pub fn relay_for(&self, lot: Uuid) -> bool {
+        super::relay::relay_for(lot, CHANNEL_DEPTH, || self.lot_channel(lot))
     }
 
     /// `None` when memory does not reach back to `after`; at most one page.

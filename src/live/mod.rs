@@ -12,4 +12,4 @@ pub(crate) mod stream;
 
 pub use event::LiveEvent;
 pub use hub::{Filter, Hub, Push, Source};
-pub use limits::{StreamsFull, Transport, default_max_streams};
+pub use limits::{StreamGuard, StreamsFull, Transport, default_max_streams};

@@ -15,29 +15,32 @@
 //! so far, and the connection stays there.
 
 use super::fast_polls::{lot_in_path, plain_filter, plain_pairs, plain_poll_target};
+use super::parked_poll::{Conn, Outcome, Parking};
 use crate::live::poll::{self, Answer, wait_after, wait_of};
 use crate::live::stream::Watch;
 use crate::live::{Filter, Hub, Source};
 use actix_server::GracefulShutdownSignal;
 use std::future::Future;
+use std::future::poll_fn;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 /// Bytes a client may send ahead while its poll waits; more and it is let go.
-const HEAD_LIMIT: usize = 8 * 1024;
+pub(super) const HEAD_LIMIT: usize = 8 * 1024;
 /// A head with more headers than this is left to actix-http.
 const MAX_HEADERS: usize = 32;
 /// How long a connection may sit without a request, as actix-http's keep-alive and first
 /// request timeout allow.
-const IDLE: Duration = Duration::from_secs(5);
+pub(super) const IDLE: Duration = Duration::from_secs(5);
 
 /// Polls answered here, for `/metrics`: how much of the long-poll traffic skips actix-http.
 #[derive(Default)]
@@ -47,11 +50,15 @@ impl Answered {
     pub fn count(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    pub(super) fn count_one(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 pub struct Polls {
-    hub: Arc<Hub>,
-    answered: Arc<Answered>,
+    pub(super) hub: Arc<Hub>,
+    pub(super) answered: Arc<Answered>,
     /// The site's headers (`add_site_headers`), as written.
     site: Vec<u8>,
     stalled_after: Duration,
@@ -126,7 +133,7 @@ enum Read {
 }
 
 /// Serves one connection: its plain polls here, then, from its first other request, `http`.
-pub async fn serve<F, Fut>(io: TcpStream, polls: &Polls, http: F)
+pub async fn serve<F, Fut>(io: TcpStream, polls: Arc<Polls>, http: F)
 where
     F: FnOnce(Replayed, Option<SocketAddr>) -> Fut,
     Fut: Future,
@@ -135,14 +142,21 @@ where
     // Each answer goes out in one write: nothing to gain from Nagle, a delayed ACK to lose.
     let _ = io.set_nodelay(true);
     let peer = io.peer_addr().ok();
-    let mut io = io;
+    let conn = Conn::new(io, polls.clone());
     let mut buf = Vec::new();
+    // Kept for the connection's life and moved later at each use (an atomic store): made anew
+    // for every poll, a timer and a shutdown waiter each take a lock going in and coming out.
+    let mut wait_timer = pin!(tokio::time::sleep(Duration::ZERO));
+    let mut shutdown = pin!(polls.shutdown.notified());
     loop {
         let poll = loop {
             match read_poll(&buf, &polls.hub) {
                 Read::Poll(poll) => break Some(poll),
                 Read::Stream(stream) => {
-                    if let Err(buf) = serve_stream(&mut io, polls, stream, buf).await {
+                    let Some(mut io) = Conn::into_io(conn) else {
+                        return;
+                    };
+                    if let Err(buf) = serve_stream(&mut io, &polls, stream, buf).await {
                         http(Replayed::new(buf, io), peer).await;
                     }
                     return;
@@ -152,39 +166,65 @@ where
                 Read::Partial if buf.is_empty() => {}
                 _ => break None,
             }
-            let idle = buf.is_empty();
+            let empty = buf.is_empty();
+            conn.set_deadline(Instant::now() + IDLE);
             let read = tokio::select! {
                 biased;
-                read = tokio::time::timeout(IDLE, read_some(&io, &mut buf)) => read,
-                () = polls.shutdown.notified(), if idle => return,
-            };
-            match read {
-                Ok(Ok(0) | Err(_)) => return,
-                Ok(Ok(_)) => {}
+                read = read_some(&conn.io, &mut buf) => read,
                 // Idle: closed, as actix-http does.
-                Err(_) => return,
+                () = conn.deadline() => return,
+                () = &mut shutdown, if empty => return,
+            };
+            if !matches!(read, Ok(n) if n > 0) {
+                return;
             }
         };
         let Some(poll) = poll else {
-            http(Replayed::new(buf, io), peer).await;
+            if let Some(io) = Conn::into_io(conn) {
+                http(Replayed::new(buf, io), peer).await;
+            }
             return;
         };
         let mut pipelined = Vec::new();
-        let answer = tokio::select! {
-            biased;
-            answer = wait_after(&polls.hub, &poll.source, poll.after, poll.wait) => answer,
-            () = hung_up(&io, &mut pipelined) => return,
+        let parked = match poll.source {
+            // Nchan's protocol, kept alive: the relay can write the answer itself.
+            Source::Events(Filter::Lot(lot))
+                if poll.protocol == Protocol::Next && poll.keep_alive =>
+            {
+                conn.park(lot, poll.after, poll.minor, poll.wait)
+            }
+            _ => None,
+        };
+        let answer = match parked {
+            Some(Parking::Parked) => match conn.wait_parked(&mut pipelined).await {
+                Outcome::Answered => {
+                    buf.drain(..poll.len);
+                    buf.extend_from_slice(&pipelined);
+                    continue;
+                }
+                Outcome::Close => return,
+                Outcome::Unanswered(cursor) => Ok(Answer::empty(cursor)),
+            },
+            Some(Parking::Backlog(answer)) => Ok(answer),
+            Some(Parking::Refused) => Err(()),
+            None => tokio::select! {
+                biased;
+                answer = wait_after(&polls.hub, &poll.source, poll.after, poll.wait, wait_timer.as_mut()) => answer.map_err(|_| ()),
+                () = hung_up(&conn.io, &mut pipelined) => return,
+            },
         };
         let Ok(answer) = answer else {
             // Refused or failed: the routed handler answers it, as it would have.
-            http(Replayed::new(buf, io), peer).await;
+            if let Some(io) = Conn::into_io(conn) {
+                http(Replayed::new(buf, io), peer).await;
+            }
             return;
         };
-        polls.answered.0.fetch_add(1, Ordering::Relaxed);
+        polls.answered.count_one();
         let keep_alive = poll.keep_alive && !polls.hub.is_stopping();
-        let out = response(polls, &poll, keep_alive, &answer);
-        if io.write_all(&out).await.is_err() || !keep_alive {
-            let _ = io.shutdown().await;
+        let out = response(&polls, &poll, keep_alive, &answer);
+        if write_all(&conn.io, &out).await.is_err() || !keep_alive {
+            let _ = socket2::SockRef::from(&conn.io).shutdown(std::net::Shutdown::Write);
             return;
         }
         buf.drain(..poll.len);
@@ -274,29 +314,46 @@ fn frame(out: &mut Vec<u8>, bytes: &[u8], chunked: bool) {
     }
 }
 
-/// Reads what the socket has into `buf`: the count, 0 when the peer has closed.
-async fn read_some(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
-    loop {
-        io.readable().await?;
-        // On the stack, not in the connection's task: a waiting poller holds no buffer.
-        let mut chunk = [0u8; 4096];
-        match io.try_read(&mut chunk) {
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if n > 0 && n < chunk.len() {
-                    // A short read emptied the socket: forget its readiness now rather than
-                    // learn it from a second read that fails (a syscall per poll, measured).
-                    // Data that comes later raises a new edge; an end of stream stays seen.
-                    let _ = io.try_io(Interest::READABLE, || {
-                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
-                    });
+/// Reads what the socket has into `buf`: the count, 0 when the peer has closed. Waits in the
+/// socket's one reader slot (a connection has one task), not in a waiter list to leave again.
+pub(super) async fn read_some(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    poll_fn(|cx| {
+        loop {
+            ready!(io.poll_read_ready(cx))?;
+            // On the stack, not in the connection's task: a waiting poller holds no buffer.
+            let mut chunk = [0u8; 4096];
+            match io.try_read(&mut chunk) {
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if n > 0 && n < chunk.len() {
+                        // A short read emptied the socket: forget its readiness now rather than
+                        // learn it from a second read that fails (a syscall per poll, measured).
+                        // Data that comes later raises a new edge; an end of stream stays seen.
+                        let _ = io.try_io(Interest::READABLE, || {
+                            Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                        });
+                    }
+                    return Poll::Ready(Ok(n));
                 }
-                return Ok(n);
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
             }
+        }
+    })
+    .await
+}
+
+/// Writes all of `bytes` (the connection is shared with the relay, so by `&`).
+pub(super) async fn write_all(io: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        io.writable().await?;
+        match io.try_write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
     }
+    Ok(())
 }
 
 /// Ends when the peer hangs up while its poll waits, or sends more than a head's worth: a
@@ -483,24 +540,40 @@ fn plain_next_target(path: &str, query: &str) -> Option<(Uuid, Option<u64>)> {
 
 /// The answer as actix-http would write the routed handler's.
 fn response(polls: &Polls, poll: &PlainPoll, keep_alive: bool, answer: &Answer) -> Vec<u8> {
+    let body;
     let (body, etag) = match poll.protocol {
-        Protocol::Json => (Some(answer.body()), None),
+        Protocol::Json => {
+            body = answer.body();
+            (Some(&body[..]), None)
+        }
         Protocol::Next => match answer.events.first() {
-            Some(event) => (Some(event.json().to_vec()), Some(event.id)),
+            Some(event) => (Some(event.json()), Some(event.id)),
             None => (None, Some(answer.cursor)),
         },
     };
-    let mut out = Vec::with_capacity(body.as_ref().map_or(0, Vec::len) + 256);
-    let _ = match &body {
+    let mut out = Vec::with_capacity(body.map_or(0, <[u8]>::len) + 256);
+    write_answer(&mut out, polls, poll.minor, keep_alive, body, etag);
+    out
+}
+
+/// A poll's answer: 200 with `body`, or 304 without; the cursor as the ETag (`/next`).
+pub(super) fn write_answer(
+    out: &mut Vec<u8>,
+    polls: &Polls,
+    minor: u8,
+    keep_alive: bool,
+    body: Option<&[u8]>,
+    etag: Option<i64>,
+) {
+    let _ = match body {
         Some(body) => write!(
             out,
-            "HTTP/1.{} 200 OK\r\ncontent-length: {}\r\n",
-            poll.minor,
+            "HTTP/1.{minor} 200 OK\r\ncontent-length: {}\r\n",
             body.len()
         ),
-        None => write!(out, "HTTP/1.{} 304 Not Modified\r\n", poll.minor),
+        None => write!(out, "HTTP/1.{minor} 304 Not Modified\r\n"),
     };
-    match (poll.minor, keep_alive) {
+    match (minor, keep_alive) {
         (0, true) => out.extend_from_slice(b"connection: keep-alive\r\n"),
         (1, false) => out.extend_from_slice(b"connection: close\r\n"),
         _ => {}
@@ -513,12 +586,11 @@ fn response(polls: &Polls, poll: &PlainPoll, keep_alive: bool, answer: &Answer) 
         let _ = write!(out, "etag: \"{id}\"\r\n");
     }
     out.extend_from_slice(&polls.site);
-    date::write(&mut out);
+    date::write(out);
     out.extend_from_slice(b"\r\n");
     if let Some(body) = body {
-        out.extend_from_slice(&body);
+        out.extend_from_slice(body);
     }
-    out
 }
 
 mod date {

@@ -17,6 +17,7 @@ pub mod live_connections;
 mod metrics;
 pub mod notice_view;
 pub mod pages;
+mod parked_poll;
 pub mod routes;
 pub mod search_cache;
 pub mod server;

@@ -143,7 +143,7 @@ pub fn plain(listener: TcpListener, data: SiteData) -> std::io::Result<Server> {
                     Ok::<_, ()>(fn_service(move |io| {
                         let (polls, http) = (polls.clone(), http.clone());
                         async move {
-                            serve(io, &polls, |replayed, peer| {
+                            serve(io, polls, |replayed, peer| {
                                 http.call((replayed, Protocol::Http1, peer))
                             })
                             .await;

@@ -246,47 +246,68 @@ async fn next_hands_out_one_event_per_answer_in_order() {
 }
 
 /// A poller that hangs up while it waits is let go at once; requests sent behind a poll are
-/// answered after it in order, a poll's by this path and anything else by actix-http.
+/// answered after it in order, a poll's by this path and anything else by actix-http. In both
+/// protocols: a `/next` poll waits parked on its worker's relay, which writes its answer.
 #[actix_web::test]
 async fn hang_ups_are_noticed_and_pipelined_requests_answered_in_order() {
     let app = spawn_app().await;
     let (admin, seller, bea) = app.cast().await;
     let lot = app.open_lot(&seller, &admin, 1000, None, 3600).await;
     let held = "gavel_streams_held{transport=\"longpoll\"} ";
-    let latest = app.lot(&lot, None).await["last_event_id"]
-        .as_i64()
-        .expect("last event");
+    let mut answered = Vec::new();
+    for (protocol, amount) in [("poll", 1000), ("next", 1100)] {
+        let latest = app.lot(&lot, None).await["last_event_id"]
+            .as_i64()
+            .expect("last event");
+        let poll = match protocol {
+            "poll" => format!(
+                "GET /lots/{lot}/poll?after={latest}&timeout=50 HTTP/1.1\r\nHost: t\r\n\r\n"
+            ),
+            _ => format!(
+                "GET /lots/{lot}/next?timeout=50 HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"{latest}\"\r\n\r\n"
+            ),
+        };
+        let mut waiting = Conn::open(&app).await;
+        waiting.send(&poll).await;
+        wait_for(&app, held, 1).await;
+        drop(waiting);
+        wait_for(&app, held, 0).await;
 
-    let mut waiting = Conn::open(&app).await;
-    waiting
-        .send(&format!(
-            "GET /lots/{lot}/poll?after={latest}&timeout=50 HTTP/1.1\r\nHost: t\r\n\r\n"
-        ))
-        .await;
-    wait_for(&app, held, 1).await;
-    drop(waiting);
-    wait_for(&app, held, 0).await;
-
-    // A poll, then (sent while it waits) another poll and a page: each answered, in order.
-    let mut conn = Conn::open(&app).await;
-    conn.send(&format!(
-        "GET /lots/{lot}/poll?after={latest}&timeout=10 HTTP/1.1\r\nHost: t\r\n\r\n"
-    ))
-    .await;
-    wait_for(&app, held, 1).await;
-    conn.send(&format!(
-        "GET /lots/{lot}/poll?after={latest}&timeout=10 HTTP/1.1\r\nHost: t\r\n\r\n\
-         GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
-    ))
-    .await;
-    assert_eq!(app.bid(&bea, &lot, 1000).await.status(), 201);
-    for _ in 0..2 {
-        let answer = conn.answer().await;
-        let body: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
-        assert_eq!(body["events"][0]["type"], "bid", "{answer:?}");
+        // A poll, then (sent while it waits) another poll and a page: each answered, in order.
+        let mut conn = Conn::open(&app).await;
+        conn.send(&poll).await;
+        wait_for(&app, held, 1).await;
+        conn.send(&format!("{poll}GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"))
+            .await;
+        let mut lone = Conn::open(&app).await;
+        lone.send(&poll).await;
+        wait_for(&app, held, 2).await;
+        let bid_at = std::time::Instant::now();
+        assert_eq!(app.bid(&bea, &lot, amount).await.status(), 201);
+        for _ in 0..2 {
+            let answer = conn.answer().await;
+            let body: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+            let event = match protocol {
+                "poll" => &body["events"][0],
+                _ => &body,
+            };
+            assert_eq!(
+                event["bid"]["amount_cents"], amount,
+                "{protocol}: {answer:?}"
+            );
+        }
+        let health = conn.answer().await;
+        assert_eq!(health.body, "ok", "{protocol}");
+        // At once, not when some timer (the 5 s idle one) next wakes the connection.
+        assert!(bid_at.elapsed() < Duration::from_secs(3), "{protocol}");
+        assert!(lone.answer().await.status.contains(" 200 "), "{protocol}");
+        wait_for(&app, held, 0).await;
+        answered.push(lone);
     }
-    let health = conn.answer().await;
-    assert_eq!(health.body, "ok");
+    // Answered and then silent: closed as idle 5 s after the answer, not the poll's 50.
+    for conn in &mut answered {
+        assert!(conn.closed_within(9).await);
+    }
 }
 
 /// What is not a whole plain poll in the first read goes to actix-http, which answers it as it

@@ -132,6 +132,18 @@ async fn sigterm_under_load_finishes_requests_ends_streams_and_exits_cleanly() {
             Ok::<_, reqwest::Error>((res.status(), res.json::<Value>().await?))
         }));
     }
+    // And in Nchan's protocol, parked on the worker's relay.
+    let mut nexts = Vec::new();
+    for _ in 0..5 {
+        let request = client
+            .get(format!("{base}/lots/{lot}/next?timeout=50"))
+            .header("If-None-Match", format!("\"{cursor}\""));
+        nexts.push(tokio::spawn(async move {
+            let res = request.send().await?;
+            let etag = res.headers().get("etag").cloned();
+            Ok::<_, reqwest::Error>((res.status(), etag, res.text().await?))
+        }));
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let signalled = Instant::now();
@@ -162,6 +174,12 @@ async fn sigterm_under_load_finishes_requests_ends_streams_and_exits_cleanly() {
         let (status, body) = p.await.expect("task").expect("a waiting poll is answered");
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["events"], json!([]));
+    }
+    for n in nexts {
+        let (status, etag, body) = n.await.expect("task").expect("a parked poll is answered");
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        assert_eq!(etag.expect("etag"), format!("\"{cursor}\"").as_str());
+        assert_eq!(body, "");
     }
     // A connection still in the kernel's listen queue when the listener closes is reset
     // before the server ever read it: its bid was not placed (checked below), and the client
