@@ -25,6 +25,7 @@ use std::future::poll_fn;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
@@ -143,6 +144,34 @@ where
     let _ = io.set_nodelay(true);
     let peer = io.peer_addr().ok();
     let conn = Conn::new(io, polls.clone());
+    // The polls' state ends with `serve_polls`: a stream does not carry it.
+    let (next, buf) = serve_polls(&conn, &polls).await;
+    let Some(mut io) = Conn::into_io(conn) else {
+        return;
+    };
+    match next {
+        Next::Closed => {}
+        Next::Stream(stream) => {
+            if let Err(buf) = serve_stream(&mut io, &polls, stream, buf).await {
+                http(Replayed::new(buf, io), peer).await;
+            }
+        }
+        Next::Http => {
+            http(Replayed::new(buf, io), peer).await;
+        }
+    }
+}
+
+/// What a connection does once it stops polling, with the bytes read from it.
+enum Next {
+    Closed,
+    Stream(PlainStream),
+    /// Anything else, or a poll the routed handler answers (refused, failed): actix-http's.
+    Http,
+}
+
+/// Answers the connection's plain polls until it closes or asks for something else.
+async fn serve_polls(conn: &Rc<Conn>, polls: &Polls) -> (Next, Vec<u8>) {
     let mut buf = Vec::new();
     // Kept for the connection's life and moved later at each use (an atomic store): made anew
     // for every poll, a timer and a shutdown waiter each take a lock going in and coming out.
@@ -151,20 +180,12 @@ where
     loop {
         let poll = loop {
             match read_poll(&buf, &polls.hub) {
-                Read::Poll(poll) => break Some(poll),
-                Read::Stream(stream) => {
-                    let Some(mut io) = Conn::into_io(conn) else {
-                        return;
-                    };
-                    if let Err(buf) = serve_stream(&mut io, &polls, stream, buf).await {
-                        http(Replayed::new(buf, io), peer).await;
-                    }
-                    return;
-                }
+                Read::Poll(poll) => break poll,
+                Read::Stream(stream) => return (Next::Stream(stream), buf),
                 // A head comes in one read: one that does not (a slow or odd client) is
                 // actix-http's, with its request timeout from here.
                 Read::Partial if buf.is_empty() => {}
-                _ => break None,
+                _ => return (Next::Http, buf),
             }
             let empty = buf.is_empty();
             conn.set_deadline(Instant::now() + IDLE);
@@ -172,18 +193,12 @@ where
                 biased;
                 read = read_some(&conn.io, &mut buf) => read,
                 // Idle: closed, as actix-http does.
-                () = conn.deadline() => return,
-                () = &mut shutdown, if empty => return,
+                () = conn.deadline() => return (Next::Closed, buf),
+                () = &mut shutdown, if empty => return (Next::Closed, buf),
             };
             if !matches!(read, Ok(n) if n > 0) {
-                return;
+                return (Next::Closed, buf);
             }
-        };
-        let Some(poll) = poll else {
-            if let Some(io) = Conn::into_io(conn) {
-                http(Replayed::new(buf, io), peer).await;
-            }
-            return;
         };
         let mut pipelined = Vec::new();
         let parked = match poll.source {
@@ -202,30 +217,28 @@ where
                     buf.extend_from_slice(&pipelined);
                     continue;
                 }
-                Outcome::Close => return,
-                Outcome::Unanswered(cursor) => Ok(Answer::empty(cursor)),
+                Outcome::Close => return (Next::Closed, buf),
+                Outcome::Unanswered(cursor) => Answer::empty(cursor),
             },
-            Some(Parking::Backlog(answer)) => Ok(answer),
-            Some(Parking::Refused) => Err(()),
+            Some(Parking::Backlog(answer)) => answer,
+            // The routed handler answers it, with its error page.
+            Some(Parking::Refused) => return (Next::Http, buf),
             None => tokio::select! {
                 biased;
-                answer = wait_after(&polls.hub, &poll.source, poll.after, poll.wait, wait_timer.as_mut()) => answer.map_err(|_| ()),
-                () = hung_up(&conn.io, &mut pipelined) => return,
+                answer = wait_after(&polls.hub, &poll.source, poll.after, poll.wait, wait_timer.as_mut()) => match answer {
+                    Ok(answer) => answer,
+                    // Refused or failed: the routed handler answers it, as it would have.
+                    Err(_) => return (Next::Http, buf),
+                },
+                () = hung_up(&conn.io, &mut pipelined) => return (Next::Closed, buf),
             },
-        };
-        let Ok(answer) = answer else {
-            // Refused or failed: the routed handler answers it, as it would have.
-            if let Some(io) = Conn::into_io(conn) {
-                http(Replayed::new(buf, io), peer).await;
-            }
-            return;
         };
         polls.answered.count_one();
         let keep_alive = poll.keep_alive && !polls.hub.is_stopping();
-        let out = response(&polls, &poll, keep_alive, &answer);
+        let out = response(polls, &poll, keep_alive, &answer);
         if write_all(&conn.io, &out).await.is_err() || !keep_alive {
             let _ = socket2::SockRef::from(&conn.io).shutdown(std::net::Shutdown::Write);
-            return;
+            return (Next::Closed, buf);
         }
         buf.drain(..poll.len);
         buf.extend_from_slice(&pipelined);
