@@ -11,8 +11,9 @@
 //!
 //! A long poll may also park on the relay (`park`): the relay then answers it itself, in one
 //! loop over the parked polls, as Nchan does, and its task is not woken for the answer (only
-//! when its client sends the next request). Measured: waking, polling and ending a task and its
-//! receiver was about a third of Gavel's CPU per long-poll answer.
+//! when its client sends the next request). Measured (BENCHMARKS.md): user space was ~40% of
+//! Gavel's CPU per long-poll answer, mostly waking, polling and ending a task and its receiver
+//! per answer, and a fan-out's returning polls each woke a sleeping worker.
 //!
 //! Relays run only on threads marked with `allow_here` (the server's workers, whose runtimes run
 //! a `LocalSet`); elsewhere watchers subscribe to the lot's channel directly.

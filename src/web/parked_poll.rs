@@ -3,9 +3,9 @@
 //! answer itself, in one loop over the lot's parked polls (as Nchan does), and the connection's
 //! task is not woken for it, only when its client sends the next request. The task takes over
 //! what the relay cannot finish: a write the socket would not take at once, a timeout, the
-//! server stopping, pushes missed. Why (measured, BENCHMARKS.md): waking, polling and ending a
-//! task and its channel receiver for every answer was about a third of Gavel's CPU per
-//! long-poll answer.
+//! server stopping, pushes missed. Why (measured, BENCHMARKS.md): user space was ~40% of
+//! Gavel's CPU per long-poll answer, mostly waking, polling and ending a task and its channel
+//! receiver for every answer.
 
 use super::live_connections::{HEAD_LIMIT, IDLE, Polls, read_some, write_all, write_answer};
 use crate::live::LiveEvent;
