@@ -182,8 +182,7 @@ pub async fn lot_next(
     if req.method() == actix_web::http::Method::HEAD {
         return Ok(Answer::empty(after).next_response());
     }
-    let timer = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
-    let answer = wait_after(hub.get_ref(), &source, after, wait_of(query.timeout), timer).await?;
+    let answer = wait_after(hub.get_ref(), &source, after, wait_of(query.timeout)).await?;
     Ok(answer.next_response())
 }
 
@@ -205,19 +204,27 @@ pub(crate) async fn poll(
         // The headers of an answer, without waiting for one.
         return Ok(Answer::empty(after).response());
     }
-    let timer = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
-    Ok(
-        wait_after(hub, &source, after, wait_of(query.timeout), timer)
-            .await?
-            .response(),
-    )
+    Ok(wait_after(hub, &source, after, wait_of(query.timeout))
+        .await?
+        .response())
 }
 
 /// A poll from `after`: the backlog at once if there is one, otherwise the next events, or none
-/// after `wait` (on `timer`, which the caller may keep for its next poll: moving a tokio timer
-/// later is one atomic store, where a new one takes the timer wheel's lock to go in and again
-/// to come out, ~2% of a poll's CPU, measured) or when the server stops.
+/// after `wait` or when the server stops.
 pub(crate) async fn wait_after(
+    hub: &Arc<Hub>,
+    source: &Source,
+    after: i64,
+    wait: Duration,
+) -> Result<Answer, AppError> {
+    let timer = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
+    wait_after_on(hub, source, after, wait, timer).await
+}
+
+/// `wait_after` on `timer`, which a connection keeps for its next poll: moving a tokio timer
+/// later is one atomic store, where a new one takes the timer wheel's lock to go in and again
+/// to come out (~2% of a poll's CPU, measured).
+pub(crate) async fn wait_after_on(
     hub: &Arc<Hub>,
     source: &Source,
     after: i64,

@@ -96,11 +96,16 @@ pub fn park(lot: Uuid, poll: Weak<dyn Parked>) -> bool {
         // Polls that time out and come back faster than pushes arrive leave entries behind:
         // sweep them when they outnumber the rest, so the list stays within twice the polls.
         if parked.len() >= 64 && parked.len().is_power_of_two() {
-            parked.retain(|p| p.upgrade().is_some_and(|p| p.waiting()));
+            parked.retain(still_parked);
         }
         parked.push(poll);
         true
     })
+}
+
+/// Whether the entry's poll is still there and waiting.
+fn still_parked(poll: &Weak<dyn Parked>) -> bool {
+    poll.upgrade().is_some_and(|p| p.waiting())
 }
 
 fn with_relay<T>(
@@ -179,9 +184,7 @@ fn answer_parked(parked: &ParkedList, push: &Push) -> bool {
                     .is_some_and(|p| p.waiting() && !p.deliver(event))
             });
         }
-        Push::Heartbeat | Push::Presence(_) => {
-            list.retain(|p| p.upgrade().is_some_and(|p| p.waiting()));
-        }
+        Push::Heartbeat | Push::Presence(_) => list.retain(still_parked),
         Push::Shutdown | Push::Missed => {
             for poll in list.drain(..) {
                 if let Some(poll) = poll.upgrade()
@@ -214,6 +217,16 @@ mod tests {
         RELAYS.with_borrow(HashMap::len)
     }
 
+    /// Runs `body` as on a server worker: in a `LocalSet`, where relays may run.
+    async fn on_a_worker(body: impl std::future::Future<Output = ()>) {
+        LocalSet::new()
+            .run_until(async {
+                allow_here();
+                body.await;
+            })
+            .await;
+    }
+
     /// Lets the relays on this thread run until `done` holds (a bounded number of turns).
     async fn turns_until(done: impl Fn() -> bool) {
         for _ in 0..100 {
@@ -227,66 +240,60 @@ mod tests {
 
     #[tokio::test]
     async fn one_relay_per_lot_on_a_thread_forwards_in_order() {
-        LocalSet::new()
-            .run_until(async {
-                allow_here();
-                let shared = lot_channel(8);
-                let (lot, other) = (Uuid::now_v7(), Uuid::now_v7());
-                let mut a = subscribe(lot, 8, || shared.clone()).0;
-                let mut b = subscribe(lot, 8, || shared.clone()).0;
-                assert_eq!((relays_here(), shared.tx.receiver_count()), (1, 1));
-                let other_shared = lot_channel(8);
-                let _c = subscribe(other, 8, || other_shared.clone()).0;
-                assert_eq!(relays_here(), 2);
-                shared.tx.send(Push::Heartbeat).expect("the relay listens");
-                shared.tx.send(Push::Shutdown).expect("the relay listens");
-                for rx in [&mut a, &mut b] {
-                    assert!(matches!(rx.recv().await, Ok(Push::Heartbeat)));
-                    assert!(matches!(rx.recv().await, Ok(Push::Shutdown)));
-                }
-            })
-            .await;
+        on_a_worker(async {
+            let shared = lot_channel(8);
+            let (lot, other) = (Uuid::now_v7(), Uuid::now_v7());
+            let mut a = subscribe(lot, 8, || shared.clone()).0;
+            let mut b = subscribe(lot, 8, || shared.clone()).0;
+            assert_eq!((relays_here(), shared.tx.receiver_count()), (1, 1));
+            let other_shared = lot_channel(8);
+            let _c = subscribe(other, 8, || other_shared.clone()).0;
+            assert_eq!(relays_here(), 2);
+            shared.tx.send(Push::Heartbeat).expect("the relay listens");
+            shared.tx.send(Push::Shutdown).expect("the relay listens");
+            for rx in [&mut a, &mut b] {
+                assert!(matches!(rx.recv().await, Ok(Push::Heartbeat)));
+                assert!(matches!(rx.recv().await, Ok(Push::Shutdown)));
+            }
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn a_relay_left_without_watchers_ends_at_the_next_push() {
-        LocalSet::new()
-            .run_until(async {
-                allow_here();
-                let shared = lot_channel(8);
-                let lot = Uuid::now_v7();
-                drop(subscribe(lot, 8, || shared.clone()).0);
-                assert_eq!(relays_here(), 1);
-                shared.tx.send(Push::Heartbeat).expect("the relay listens");
-                turns_until(|| relays_here() == 0).await;
-                assert_eq!(shared.tx.receiver_count(), 0);
-                // A new watcher gets a new relay.
-                let mut rx = subscribe(lot, 8, || shared.clone()).0;
-                assert_eq!((relays_here(), shared.tx.receiver_count()), (1, 1));
-                shared.tx.send(Push::Shutdown).expect("the relay listens");
-                assert!(matches!(rx.recv().await, Ok(Push::Shutdown)));
-            })
-            .await;
+        on_a_worker(async {
+            let shared = lot_channel(8);
+            let lot = Uuid::now_v7();
+            drop(subscribe(lot, 8, || shared.clone()).0);
+            assert_eq!(relays_here(), 1);
+            shared.tx.send(Push::Heartbeat).expect("the relay listens");
+            turns_until(|| relays_here() == 0).await;
+            assert_eq!(shared.tx.receiver_count(), 0);
+            // A new watcher gets a new relay.
+            let mut rx = subscribe(lot, 8, || shared.clone()).0;
+            assert_eq!((relays_here(), shared.tx.receiver_count()), (1, 1));
+            shared.tx.send(Push::Shutdown).expect("the relay listens");
+            assert!(matches!(rx.recv().await, Ok(Push::Shutdown)));
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn a_relay_that_falls_behind_says_so_before_going_on() {
-        LocalSet::new()
-            .run_until(async {
-                allow_here();
-                let shared = lot_channel(2);
-                let mut rx = subscribe(Uuid::now_v7(), 8, || shared.clone()).0;
-                // Five pushes before the relay first runs: it keeps the last two.
-                for _ in 0..5 {
-                    shared.tx.send(Push::Heartbeat).expect("the relay listens");
-                }
-                assert!(matches!(rx.recv().await, Ok(Push::Missed)));
-                assert!(matches!(rx.recv().await, Ok(Push::Heartbeat)));
-                assert!(matches!(rx.recv().await, Ok(Push::Heartbeat)));
-                shared.tx.send(Push::Shutdown).expect("the relay listens");
-                assert!(matches!(rx.recv().await, Ok(Push::Shutdown)));
-            })
-            .await;
+        on_a_worker(async {
+            let shared = lot_channel(2);
+            let mut rx = subscribe(Uuid::now_v7(), 8, || shared.clone()).0;
+            // Five pushes before the relay first runs: it keeps the last two.
+            for _ in 0..5 {
+                shared.tx.send(Push::Heartbeat).expect("the relay listens");
+            }
+            assert!(matches!(rx.recv().await, Ok(Push::Missed)));
+            assert!(matches!(rx.recv().await, Ok(Push::Heartbeat)));
+            assert!(matches!(rx.recv().await, Ok(Push::Heartbeat)));
+            shared.tx.send(Push::Shutdown).expect("the relay listens");
+            assert!(matches!(rx.recv().await, Ok(Push::Shutdown)));
+        })
+        .await;
     }
 
     /// A parked poll as the relay sees it: the events it was answered with, or its release.
@@ -333,36 +340,53 @@ mod tests {
 
     #[tokio::test]
     async fn a_relay_answers_its_parked_polls_and_stays_while_one_waits() {
-        LocalSet::new()
-            .run_until(async {
-                allow_here();
-                let shared = lot_channel(8);
-                let lot = Uuid::now_v7();
-                assert!(!park(lot, Rc::downgrade(&poll(0)) as Weak<dyn Parked>));
-                assert!(relay_for(lot, 8, || shared.clone()));
-                let (early, late, gone) = (poll(5), poll(7), poll(5));
-                for p in [&early, &late, &gone] {
-                    assert!(park(lot, Rc::downgrade(p) as Weak<dyn Parked>));
-                }
-                drop(gone);
-                shared.tx.send(event(6, lot)).expect("the relay listens");
-                turns_until(|| !early.answered.borrow().is_empty()).await;
-                // The later cursor has seen event 6: still parked, and the relay with it,
-                // though no watcher subscribes to it.
-                assert_eq!(*early.answered.borrow(), [6]);
-                assert!(late.waiting());
+        on_a_worker(async {
+            let shared = lot_channel(8);
+            let lot = Uuid::now_v7();
+            assert!(!park(lot, Rc::downgrade(&poll(0)) as Weak<dyn Parked>));
+            assert!(relay_for(lot, 8, || shared.clone()));
+            let (early, late, gone) = (poll(5), poll(7), poll(5));
+            for p in [&early, &late, &gone] {
+                assert!(park(lot, Rc::downgrade(p) as Weak<dyn Parked>));
+            }
+            drop(gone);
+            shared.tx.send(event(6, lot)).expect("the relay listens");
+            turns_until(|| !early.answered.borrow().is_empty()).await;
+            // The later cursor has seen event 6: still parked, and the relay with it,
+            // though no watcher subscribes to it.
+            assert_eq!(*early.answered.borrow(), [6]);
+            assert!(late.waiting());
+            shared.tx.send(Push::Heartbeat).expect("the relay listens");
+            tokio::task::yield_now().await;
+            assert_eq!(relays_here(), 1);
+            // The server stops: the poll goes back to its task; with nothing parked and
+            // nobody subscribed, the relay ends.
+            shared.tx.send(Push::Shutdown).expect("the relay listens");
+            turns_until(|| relays_here() == 0).await;
+            assert!(late.released.get());
+            assert_eq!(*early.answered.borrow(), [6]);
+            assert!(late.answered.borrow().is_empty());
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_relay_that_falls_behind_hands_its_parked_polls_back() {
+        on_a_worker(async {
+            let shared = lot_channel(2);
+            let lot = Uuid::now_v7();
+            assert!(relay_for(lot, 8, || shared.clone()));
+            let parked = poll(5);
+            assert!(park(lot, Rc::downgrade(&parked) as Weak<dyn Parked>));
+            // Five pushes before the relay first runs: it missed some, and cannot know
+            // whether an event was among them, so the poll goes back to its task.
+            for _ in 0..5 {
                 shared.tx.send(Push::Heartbeat).expect("the relay listens");
-                tokio::task::yield_now().await;
-                assert_eq!(relays_here(), 1);
-                // The server stops: the poll goes back to its task; with nothing parked and
-                // nobody subscribed, the relay ends.
-                shared.tx.send(Push::Shutdown).expect("the relay listens");
-                turns_until(|| relays_here() == 0).await;
-                assert!(late.released.get());
-                assert_eq!(*early.answered.borrow(), [6]);
-                assert!(late.answered.borrow().is_empty());
-            })
-            .await;
+            }
+            turns_until(|| parked.released.get()).await;
+            assert!(parked.answered.borrow().is_empty());
+        })
+        .await;
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use super::fast_polls::{lot_in_path, plain_filter, plain_pairs, plain_poll_target};
 use super::parked_poll::{Conn, Outcome, Parking};
-use crate::live::poll::{self, Answer, wait_after, wait_of};
+use crate::live::poll::{self, Answer, wait_after_on, wait_of};
 use crate::live::stream::Watch;
 use crate::live::{Filter, Hub, Source};
 use actix_server::GracefulShutdownSignal;
@@ -145,7 +145,7 @@ where
     let peer = io.peer_addr().ok();
     let conn = Conn::new(io, polls.clone());
     // The polls' state ends with `serve_polls`: a stream does not carry it.
-    let (next, buf) = serve_polls(&conn, &polls).await;
+    let (next, buf) = serve_polls(&conn).await;
     let Some(mut io) = Conn::into_io(conn) else {
         return;
     };
@@ -171,7 +171,8 @@ enum Next {
 }
 
 /// Answers the connection's plain polls until it closes or asks for something else.
-async fn serve_polls(conn: &Rc<Conn>, polls: &Polls) -> (Next, Vec<u8>) {
+async fn serve_polls(conn: &Rc<Conn>) -> (Next, Vec<u8>) {
+    let polls = &conn.polls;
     let mut buf = Vec::new();
     // Kept for the connection's life and moved later at each use (an atomic store): made anew
     // for every poll, a timer and a shutdown waiter each take a lock going in and coming out.
@@ -225,7 +226,7 @@ async fn serve_polls(conn: &Rc<Conn>, polls: &Polls) -> (Next, Vec<u8>) {
             Some(Parking::Refused) => return (Next::Http, buf),
             None => tokio::select! {
                 biased;
-                answer = wait_after(&polls.hub, &poll.source, poll.after, poll.wait, wait_timer.as_mut()) => match answer {
+                answer = wait_after_on(&polls.hub, &poll.source, poll.after, poll.wait, wait_timer.as_mut()) => match answer {
                     Ok(answer) => answer,
                     // Refused or failed: the routed handler answers it, as it would have.
                     Err(_) => return (Next::Http, buf),

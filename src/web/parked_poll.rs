@@ -40,7 +40,7 @@ enum State {
 
 pub(super) struct Conn {
     pub(super) io: TcpStream,
-    polls: Arc<Polls>,
+    pub(super) polls: Arc<Polls>,
     state: Cell<State>,
     /// The parked poll's cursor, its answer's HTTP minor version and its admission.
     after: Cell<i64>,
